@@ -1,0 +1,788 @@
+// The aspace executor: the oracle that runs syscall programs on the live kernel.
+// Protocol: docs/executor-protocol.md. Two roles in one static binary:
+//   parent (default): pins ADDR_NO_RANDOMIZE, reads programs from stdin and runs each one in a
+//                     fresh `executor --child` so every program starts from the same layout;
+//   child (--child):  reads its ops from stdin, runs them with raw syscalls and reports results,
+//                     /proc/self/maps and a digest of /proc/self/smaps.
+// The child must not change its own address space except through the program's ops, so after
+// parsing it uses only static buffers, raw syscalls and raw write(2) (no stdio, no malloc).
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define PAGE 4096UL
+#define MAX_OPS 8192
+#define MAX_PROG (1UL << 20)
+#define ALARM_SECONDS 5
+
+// ---------------------------------------------------------------------------------------------
+// Raw syscalls: return -errno directly, never touch the TLS errno.
+static inline long raw6(long n, long a, long b, long c, long d, long e, long f) {
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
+}
+#define raw0(n) raw6((n), 0, 0, 0, 0, 0, 0)
+#define raw1(n, a) raw6((n), (long)(a), 0, 0, 0, 0, 0)
+#define raw2(n, a, b) raw6((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define raw3(n, a, b, c) raw6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define raw4(n, a, b, c, d) raw6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+
+static inline int is_err(long r) { return (unsigned long)r >= (unsigned long)-4095L; }
+
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Child state. Everything is static so that nothing is allocated after parsing.
+enum kind { K_BAD, K_SYS, K_OPEN, K_TOUCH, K_RTOUCH, K_WRITE, K_READ };
+
+struct opdef {
+  const char *name;
+  int nargs;
+  long nr;
+  enum kind kind;
+};
+
+static const struct opdef OPDEFS[] = {
+    {"mmap", 6, SYS_mmap, K_SYS},
+    {"munmap", 2, SYS_munmap, K_SYS},
+    {"mprotect", 3, SYS_mprotect, K_SYS},
+    {"pkey_mprotect", 4, SYS_pkey_mprotect, K_SYS},
+    {"pkey_alloc", 2, SYS_pkey_alloc, K_SYS},
+    {"pkey_free", 1, SYS_pkey_free, K_SYS},
+    {"mremap", 5, SYS_mremap, K_SYS},
+    {"madvise", 3, SYS_madvise, K_SYS},
+    {"mseal", 3, SYS_mseal, K_SYS},
+    {"brk", 1, SYS_brk, K_SYS},
+    {"mlock", 2, SYS_mlock, K_SYS},
+    {"mlock2", 3, SYS_mlock2, K_SYS},
+    {"munlock", 2, SYS_munlock, K_SYS},
+    {"mlockall", 1, SYS_mlockall, K_SYS},
+    {"munlockall", 0, SYS_munlockall, K_SYS},
+    {"msync", 3, SYS_msync, K_SYS},
+    {"open", 3, 0, K_OPEN},  // path oflags size; the path is a token, not a number
+    {"close", 1, SYS_close, K_SYS},
+    {"touch", 2, 0, K_TOUCH},
+    {"rtouch", 2, 0, K_RTOUCH},
+    {"write", 3, 0, K_WRITE},
+    {"read", 2, 0, K_READ},
+};
+
+struct op {
+  const struct opdef *def;  // NULL: the line could not be parsed (reported as -EBADOP)
+  const char *path;         // open only; NUL-terminated inside prog[]
+  unsigned long a[6];
+};
+
+static char prog[MAX_PROG + 1];
+static struct op ops[MAX_OPS];
+static long nops;
+
+static int outfd = 1;
+static char out[1 << 16];
+static unsigned long outlen;
+static char rbuf[1 << 16];  // /proc reads
+static char lbuf[1 << 16];  // one smaps line (carried across reads)
+static char altstack[1 << 16] __attribute__((aligned(16)));
+
+// ---------------------------------------------------------------------------------------------
+// Output: buffered in out[] and flushed with raw write(2) after each result line, so a crash
+// leaves every earlier line in the pipe.
+static void die_quiet(int code) {
+  raw1(SYS_exit_group, code);
+  __builtin_unreachable();
+}
+
+static void write_all(int fd, const char *p, unsigned long n) {
+  while (n) {
+    long r = raw3(SYS_write, fd, p, n);
+    if (r == -EINTR) continue;
+    if (is_err(r) || r == 0) die_quiet(3);  // nobody is listening any more
+    p += r;
+    n -= (unsigned long)r;
+  }
+}
+
+static void flush(void) {
+  write_all(outfd, out, outlen);
+  outlen = 0;
+}
+
+static void out_mem(const char *s, unsigned long n) {
+  if (outlen + n > sizeof out) flush();
+  if (n > sizeof out) {
+    write_all(outfd, s, n);
+    return;
+  }
+  memcpy(out + outlen, s, n);
+  outlen += n;
+}
+
+static void out_str(const char *s) { out_mem(s, strlen(s)); }
+static void out_ch(char c) { out_mem(&c, 1); }
+
+static void out_hex_w(unsigned long v, int width) {
+  char b[32];
+  int i = 32;
+  do {
+    b[--i] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+    width--;
+  } while (v || width > 0);
+  out_mem(b + i, (unsigned long)(32 - i));
+}
+static void out_hex(unsigned long v) {
+  out_str("0x");
+  out_hex_w(v, 0);
+}
+static void out_dec(unsigned long v) {
+  char b[32];
+  int i = 32;
+  do {
+    b[--i] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  out_mem(b + i, (unsigned long)(32 - i));
+}
+
+static void out_errno(long e) {
+  const char *n = strerrorname_np((int)e);  // a pointer into a static table: no allocation
+  out_ch('-');
+  if (n) {
+    out_str(n);
+  } else {
+    out_ch('E');
+    out_dec((unsigned long)e);
+  }
+}
+
+static void child_fail(const char *msg) {
+  flush();
+  write_all(2, "executor --child: ", 18);
+  write_all(2, msg, strlen(msg));
+  write_all(2, "\n", 1);
+  die_quiet(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing. Numbers: decimal or 0x hex, optionally negative (two's complement u64).
+static int parse_num(const char *s, unsigned long *v) {
+  int neg = 0;
+  unsigned long x = 0;
+  if (*s == '-') {
+    neg = 1;
+    s++;
+  }
+  if (!*s) return 0;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s += 2;
+    if (!*s) return 0;
+    for (; *s; s++) {
+      int d;
+      if (*s >= '0' && *s <= '9') d = *s - '0';
+      else if (*s >= 'a' && *s <= 'f') d = *s - 'a' + 10;
+      else if (*s >= 'A' && *s <= 'F') d = *s - 'A' + 10;
+      else return 0;
+      if (x >> 60) return 0;  // overflow
+      x = (x << 4) | (unsigned long)d;
+    }
+  } else {
+    for (; *s; s++) {
+      if (*s < '0' || *s > '9') return 0;
+      unsigned long d = (unsigned long)(*s - '0');
+      if (x > (~0UL - d) / 10) return 0;
+      x = x * 10 + d;
+    }
+  }
+  *v = neg ? (unsigned long)0 - x : x;
+  return 1;
+}
+
+// Parses one op line in place (tokens are NUL-terminated inside prog[]).
+static void parse_op(char *line, struct op *op) {
+  char *tok[8];
+  int nt = 0;
+  op->def = NULL;
+  for (char *p = line; *p;) {
+    while (*p == ' ' || *p == '\t' || *p == '\r') *p++ = 0;
+    if (!*p) break;
+    if (nt == 8) return;  // too many tokens
+    tok[nt++] = p;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\r') p++;
+  }
+  if (nt == 0) return;
+  const struct opdef *d = NULL;
+  for (unsigned long i = 0; i < sizeof OPDEFS / sizeof OPDEFS[0]; i++)
+    if (strcmp(tok[0], OPDEFS[i].name) == 0) d = &OPDEFS[i];
+  if (!d || nt - 1 != d->nargs) return;
+  int first = 1;
+  if (d->kind == K_OPEN) {
+    op->path = tok[1];
+    first = 2;
+  }
+  for (int i = first; i < nt; i++)
+    if (!parse_num(tok[i], &op->a[i - 1])) return;
+  if (d->kind == K_WRITE && op->a[2] > 255) return;
+  op->def = d;
+}
+
+static void read_program(void) {
+  unsigned long n = 0;
+  for (;;) {
+    long r = raw3(SYS_read, 0, prog + n, MAX_PROG + 1 - n);
+    if (r == -EINTR) continue;
+    if (is_err(r)) child_fail("cannot read the program from stdin");
+    if (r == 0) break;
+    n += (unsigned long)r;
+    if (n > MAX_PROG) child_fail("program text exceeds 1 MiB");
+  }
+  prog[n] = 0;
+  // One op per line; a final line without '\n' still counts, the empty tail after it does not.
+  char *p = prog, *end = prog + n;
+  while (p < end) {
+    char *nl = memchr(p, '\n', (unsigned long)(end - p));
+    if (!nl) nl = end;
+    *nl = 0;
+    if (nops == MAX_OPS) child_fail("more than 8192 ops");
+    parse_op(p, &ops[nops++]);
+    p = nl + 1;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc readers (raw open/read into static buffers).
+static int proc_open(const char *path) {
+  long fd = raw3(SYS_open, path, O_RDONLY | O_CLOEXEC, 0);
+  if (is_err(fd)) child_fail("cannot open a /proc file");
+  return (int)fd;
+}
+
+static long proc_read(int fd, char *buf, unsigned long cap) {
+  for (;;) {
+    long r = raw3(SYS_read, fd, buf, cap);
+    if (r == -EINTR) continue;
+    if (is_err(r)) child_fail("cannot read a /proc file");
+    return r;
+  }
+}
+
+// Reads a small /proc file whole into rbuf (NUL-terminated).
+static unsigned long proc_slurp(const char *path) {
+  int fd = proc_open(path);
+  unsigned long n = 0;
+  long r;
+  while ((r = proc_read(fd, rbuf + n, sizeof rbuf - 1 - n)) > 0) n += (unsigned long)r;
+  raw1(SYS_close, fd);
+  rbuf[n] = 0;
+  return n;
+}
+
+static unsigned long parse_dec_field(const char *s) {
+  unsigned long v = 0;
+  while (*s >= '0' && *s <= '9') v = v * 10 + (unsigned long)(*s++ - '0');
+  return v;
+}
+
+// Field k (1-based) of /proc/self/stat. Field 2 (comm) is in parentheses and may contain
+// spaces or ')', so count from the last ')'.
+static unsigned long stat_field(int k) {
+  char *p = strrchr(rbuf, ')');
+  if (!p) child_fail("malformed /proc/self/stat");
+  p++;
+  for (int f = 3; f <= k; f++) {
+    while (*p == ' ') p++;
+    if (!*p) child_fail("short /proc/self/stat");
+    if (f == k) return parse_dec_field(p);
+    while (*p && *p != ' ') p++;
+  }
+  return 0;
+}
+
+static void emit_info(void) {
+  proc_slurp("/proc/self/stat");
+  unsigned long start_stack = stat_field(28), start_brk = stat_field(47);
+  long brk = raw1(SYS_brk, 0);
+  struct rlimit rl;
+  if (is_err(raw4(SYS_prlimit64, 0, RLIMIT_STACK, 0, &rl))) child_fail("prlimit64 failed");
+  proc_slurp("/proc/sys/vm/mmap_min_addr");
+  unsigned long min_addr = parse_dec_field(rbuf);
+  out_str("info start_brk=");
+  out_hex(start_brk);
+  out_str(" brk=");
+  out_hex((unsigned long)brk);
+  out_str(" start_stack=");
+  out_hex(start_stack);
+  out_str(" rlimit_stack=");
+  if (rl.rlim_cur == RLIM_INFINITY) out_str("inf");
+  else out_hex(rl.rlim_cur);
+  out_str(" mmap_min_addr=");
+  out_dec(min_addr);
+  out_ch('\n');
+  flush();
+}
+
+// /proc/self/maps is copied verbatim, chunk by chunk.
+static void emit_maps(const char *title) {
+  out_str(title);
+  out_ch('\n');
+  int fd = proc_open("/proc/self/maps");
+  long r;
+  while ((r = proc_read(fd, rbuf, sizeof rbuf)) > 0) out_mem(rbuf, (unsigned long)r);
+  raw1(SYS_close, fd);
+  flush();
+}
+
+// smaps digest: one line per VMA "START END RSS_KB ANON_KB flag...".
+static struct {
+  int have;
+  char start[24], end[24];
+  unsigned long rss, anon;
+  char flags[256];
+} vma;
+
+static void smaps_flush_vma(void) {
+  if (!vma.have) return;
+  out_str(vma.start);
+  out_ch(' ');
+  out_str(vma.end);
+  out_ch(' ');
+  out_dec(vma.rss);
+  out_ch(' ');
+  out_dec(vma.anon);
+  if (vma.flags[0]) {
+    out_ch(' ');
+    out_str(vma.flags);
+  }
+  out_ch('\n');
+  vma.have = 0;
+}
+
+static int starts_with(const char *s, const char *pre) { return strncmp(s, pre, strlen(pre)) == 0; }
+
+static unsigned long kb_value(const char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  return parse_dec_field(s);
+}
+
+static void smaps_line(char *l) {
+  char *dash = l;
+  while ((*dash >= '0' && *dash <= '9') || (*dash >= 'a' && *dash <= 'f')) dash++;
+  if (dash != l && *dash == '-') {  // VMA header: "start-end perms offset dev inode name"
+    smaps_flush_vma();
+    char *e = dash + 1, *ee = e;
+    while (*ee && *ee != ' ') ee++;
+    unsigned long ls = (unsigned long)(dash - l), le = (unsigned long)(ee - e);
+    if (ls >= sizeof vma.start || le >= sizeof vma.end) child_fail("malformed smaps header");
+    memcpy(vma.start, l, ls);
+    vma.start[ls] = 0;
+    memcpy(vma.end, e, le);
+    vma.end[le] = 0;
+    vma.rss = vma.anon = 0;
+    vma.flags[0] = 0;
+    vma.have = 1;
+  } else if (starts_with(l, "Rss:")) {
+    vma.rss = kb_value(l + 4);
+  } else if (starts_with(l, "Anonymous:")) {
+    vma.anon = kb_value(l + 10);
+  } else if (starts_with(l, "VmFlags:")) {
+    // Normalise "VmFlags: rd wr mr " to single-space separated mnemonics.
+    unsigned long n = 0;
+    for (char *p = l + 8; *p;) {
+      while (*p == ' ') p++;
+      if (!*p) break;
+      if (n && n < sizeof vma.flags - 1) vma.flags[n++] = ' ';
+      while (*p && *p != ' ')
+        if (n < sizeof vma.flags - 1) vma.flags[n++] = *p++;
+        else p++;
+    }
+    vma.flags[n] = 0;
+  }
+}
+
+static void emit_smaps(const char *title) {
+  out_str(title);
+  out_ch('\n');
+  int fd = proc_open("/proc/self/smaps");
+  unsigned long ll = 0;
+  long r;
+  vma.have = 0;
+  while ((r = proc_read(fd, rbuf, sizeof rbuf)) > 0) {
+    for (long i = 0; i < r; i++) {
+      char c = rbuf[i];
+      if (c == '\n') {
+        lbuf[ll] = 0;
+        smaps_line(lbuf);
+        ll = 0;
+      } else if (ll < sizeof lbuf - 1) {
+        lbuf[ll++] = c;  // over-long lines (huge path names) are truncated: only headers are long
+      }
+    }
+  }
+  if (ll) {
+    lbuf[ll] = 0;
+    smaps_line(lbuf);
+  }
+  smaps_flush_vma();
+  raw1(SYS_close, fd);
+  flush();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory accesses with fault recovery. Accesses are done page chunk by page chunk in ascending
+// order; cur_page records the chunk being accessed so the offset is exact even when the kernel
+// reports no useful si_addr (e.g. #GP on a non-canonical address gives si_addr = 0).
+static sigjmp_buf fault_jb;
+static volatile sig_atomic_t fault_armed;
+static volatile unsigned long cur_page;  // first address of the current chunk
+static volatile unsigned long fault_addr;
+static volatile int fault_sig;
+
+static void on_fault(int sig, siginfo_t *si, void *uc) {
+  (void)uc;
+  if (!fault_armed) {
+    // Not one of the program's deliberate accesses (e.g. it unmapped our own stack or data):
+    // restore the default action and return; the access re-faults and the child dies with the
+    // real signal, which the parent reports.
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigaction(sig, &sa, NULL);
+    return;
+  }
+  fault_armed = 0;
+  fault_addr = (unsigned long)si->si_addr;
+  fault_sig = sig;
+  siglongjmp(fault_jb, 1);
+}
+
+static void install_fault_handlers(void) {
+  stack_t ss;
+  memset(&ss, 0, sizeof ss);
+  ss.ss_sp = altstack;
+  ss.ss_size = sizeof altstack;
+  if (sigaltstack(&ss, NULL) != 0) child_fail("sigaltstack failed");
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSEGV, &sa, NULL) != 0 || sigaction(SIGBUS, &sa, NULL) != 0)
+    child_fail("sigaction failed");
+}
+
+// Length of the chunk starting at p: up to the next page boundary or the end of the range.
+static inline unsigned long chunk_len(unsigned long p, unsigned long rem) {
+  unsigned long c = PAGE - (p & (PAGE - 1));
+  return c < rem ? c : rem;
+}
+
+#define FNV_BASIS 0x811c9dc5u
+#define FNV_PRIME 0x01000193u
+
+static void access_range(const struct op *op) {
+  enum kind k = op->def->kind;
+  const unsigned long addr = op->a[0], len = op->a[1];
+  const unsigned char byte = (unsigned char)op->a[2];
+  if (sigsetjmp(fault_jb, 1)) {
+    unsigned long cp = cur_page, fa = fault_addr;
+    // Prefer si_addr when it lies in the chunk being accessed, else the chunk start.
+    unsigned long at = (fa >= cp && fa - cp < PAGE) ? fa : cp;
+    out_str(fault_sig == SIGBUS ? "BUS " : "SEGV ");
+    out_hex(at - addr);
+    return;
+  }
+  unsigned long p = addr, rem = len;
+  uint32_t h = FNV_BASIS;
+  while (rem) {
+    unsigned long c = chunk_len(p, rem);
+    cur_page = p;
+    fault_armed = 1;
+    switch (k) {
+      case K_TOUCH: {
+        volatile char *q = (volatile char *)p;
+        *q = *q;  // read fault, then write fault; contents unchanged
+        break;
+      }
+      case K_RTOUCH:
+        (void)*(volatile char *)p;
+        break;
+      case K_WRITE:
+        memset((void *)p, byte, c);  // within one page: the order of stores cannot matter
+        break;
+      case K_READ: {
+        const volatile unsigned char *q = (const volatile unsigned char *)p;
+        for (unsigned long i = 0; i < c; i++) h = (h ^ q[i]) * FNV_PRIME;
+        break;
+      }
+      default:
+        break;
+    }
+    fault_armed = 0;
+    p += c;
+    rem -= c;
+  }
+  out_str("0x0");
+  if (k == K_READ) {
+    out_ch(' ');
+    out_hex_w(h, 8);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+static void run_open(const struct op *op) {
+  long size = (long)op->a[2];
+  if (size >= 0) {
+    long fd = raw3(SYS_open, op->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (is_err(fd)) {
+      out_errno(-fd);
+      return;
+    }
+    long r = raw2(SYS_ftruncate, fd, size);
+    raw1(SYS_close, fd);
+    if (is_err(r)) {
+      out_errno(-r);
+      return;
+    }
+  }
+  long fd = raw3(SYS_open, op->path, op->a[1], 0644);
+  if (is_err(fd)) out_errno(-fd);
+  else out_hex((unsigned long)fd);
+}
+
+static void run_op(long i) {
+  const struct op *op = &ops[i];
+  out_str("r ");
+  out_dec((unsigned long)i);
+  out_ch(' ');
+  if (!op->def) {
+    out_str("-EBADOP");
+  } else {
+    switch (op->def->kind) {
+      case K_SYS: {
+        const unsigned long *a = op->a;
+        long r = raw6(op->def->nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4],
+                      (long)a[5]);
+        if (is_err(r)) out_errno(-r);
+        else out_hex((unsigned long)r);
+        break;
+      }
+      case K_OPEN:
+        run_open(op);
+        break;
+      default:
+        access_range(op);
+        break;
+    }
+  }
+  out_ch('\n');
+  flush();
+}
+
+static void pretouch(char *p, unsigned long n) {
+  for (unsigned long i = 0; i < n; i += PAGE) ((volatile char *)p)[i] = 0;
+}
+
+static int child_main(void) {
+  read_program();
+  // Output goes to a private copy of stdout so that a program that closes fd 1 (or opens
+  // files) does not disturb the report; fds 0-2 stay as they are so `open` returns 3, 4, ...
+  long fd = raw3(SYS_fcntl, 1, F_DUPFD_CLOEXEC, 100);
+  if (!is_err(fd)) outfd = (int)fd;
+  install_fault_handlers();
+  // Fault in every static buffer used from here on so that reporting does not change RSS
+  // between the initial and final snapshots.
+  pretouch(out, sizeof out);
+  pretouch(rbuf, sizeof rbuf);
+  pretouch(lbuf, sizeof lbuf);
+  pretouch(altstack, sizeof altstack);
+  emit_info();
+  emit_maps("init-maps");
+  emit_smaps("init-smaps");
+  for (long i = 0; i < nops; i++) run_op(i);
+  emit_maps("final-maps");
+  emit_smaps("final-smaps");
+  out_str("end\n");
+  flush();
+  die_quiet(0);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent. It may use libc freely: its address space is never reported.
+static volatile pid_t child_pid;
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig) {
+  (void)sig;
+  timed_out = 1;
+  if (child_pid > 0) kill(child_pid, SIGKILL);
+}
+
+static void pwrite_all(int fd, const char *p, size_t n) {
+  while (n) {
+    ssize_t r = write(fd, p, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) exit(3);
+    p += r;
+    n -= (size_t)r;
+  }
+}
+
+static void pprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void pprintf(const char *fmt, ...) {
+  char b[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(b, sizeof b, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n >= sizeof b) n = sizeof b - 1;
+  pwrite_all(1, b, (size_t)n);
+}
+
+static void run_program(const char *name, const char *text, size_t len) {
+  pprintf("program %s\n", name);
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    perror("executor: pipe2");
+    exit(2);
+  }
+  timed_out = 0;
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("executor: fork");
+    exit(2);
+  }
+  if (pid == 0) {
+    dup2(p[0], 0);  // dup2 clears O_CLOEXEC on fd 0
+    syscall(SYS_close_range, 3U, ~0U, 0U);
+    // argv[0] and AT_EXECFN ("/proc/self/exe") are fixed strings so the stack layout does
+    // not depend on where the executor is installed; the environment is empty for the same
+    // reason.
+    char *argv[] = {"executor", "--child", NULL};
+    char *envp[] = {NULL};
+    execve("/proc/self/exe", argv, envp);
+    perror("executor: execve /proc/self/exe");
+    _exit(127);
+  }
+  close(p[0]);
+  child_pid = pid;
+  alarm(ALARM_SECONDS);
+  size_t off = 0;
+  while (off < len) {
+    ssize_t r = write(p[1], text + off, len - off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;  // EPIPE: the child died or refused the text; waitpid tells
+    off += (size_t)r;
+  }
+  close(p[1]);
+  int st;
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) {
+      perror("executor: waitpid");
+      exit(2);
+    }
+  }
+  alarm(0);
+  child_pid = 0;
+  if (WIFEXITED(st)) {
+    pprintf("exit %d\n", WEXITSTATUS(st));
+  } else if (WIFSIGNALED(st)) {
+    const char *s = sigabbrev_np(WTERMSIG(st));
+    if (s) pprintf("killed SIG%s%s\n", s, timed_out ? " timeout" : "");
+    else pprintf("killed %d%s\n", WTERMSIG(st), timed_out ? " timeout" : "");
+  } else {
+    pprintf("exit -1\n");
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--child") == 0) return child_main();
+
+  // Pin ADDR_NO_RANDOMIZE (inherited by every child) by re-executing once; the marker
+  // argument prevents a loop if the kernel silently ignores the flag.
+  int reexeced = argc >= 2 && strcmp(argv[1], "--norandom-reexec") == 0;
+  int pers = personality(0xffffffff);
+  if (pers != -1 && !(pers & ADDR_NO_RANDOMIZE)) {
+    if (!reexeced && personality((unsigned long)pers | ADDR_NO_RANDOMIZE) != -1) {
+      char *av[] = {argv[0], "--norandom-reexec", NULL};
+      execve("/proc/self/exe", av, environ);
+    }
+    fprintf(stderr, "executor: warning: cannot disable address randomisation; layouts vary\n");
+  }
+
+  // No core files from children that die on purpose; an empty signal mask so that the
+  // child's SIGSEGV handler is never blocked; SIGPIPE ignored so a dead reader gives EPIPE.
+  struct rlimit nocore = {0, 0};
+  setrlimit(RLIMIT_CORE, &nocore);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;  // no SA_RESTART: interrupt the blocking write/waitpid
+  sigaction(SIGALRM, &sa, NULL);
+
+  char *line = NULL, *name = NULL, *text = NULL;
+  size_t cap = 0, tlen = 0, tcap = 0;
+  long lineno = 0;
+  ssize_t n;
+  while ((n = getline(&line, &cap, stdin)) != -1) {
+    lineno++;
+    if (n > 0 && line[n - 1] == '\n') line[--n] = 0;
+    if (!name) {
+      if (n == 0) continue;
+      if (strncmp(line, "program ", 8) != 0 && strcmp(line, "program") != 0) {
+        fprintf(stderr, "executor: stdin line %ld: expected 'program NAME', got '%s'\n", lineno,
+                line);
+        return 2;
+      }
+      name = strdup(n > 8 ? line + 8 : "");
+      tlen = 0;
+    } else if (strcmp(line, "end") == 0) {
+      run_program(name, text ? text : "", tlen);
+      free(name);
+      name = NULL;
+    } else {
+      if (tlen + (size_t)n + 1 > tcap) {
+        tcap = (tlen + (size_t)n + 1) * 2;
+        text = realloc(text, tcap);
+        if (!text) {
+          perror("executor: realloc");
+          return 2;
+        }
+      }
+      memcpy(text + tlen, line, (size_t)n);
+      tlen += (size_t)n;
+      text[tlen++] = '\n';
+    }
+  }
+  if (name) {
+    fprintf(stderr, "executor: stdin ended inside program '%s' (missing 'end')\n", name);
+    return 2;
+  }
+  return 0;
+}

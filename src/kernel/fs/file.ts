@@ -1,0 +1,56 @@
+// Just enough VFS for mappings: an inode (what maps prints: device, inode number, path)
+// and an open file description (`struct file`), whose identity decides VMA merges.
+
+/** A page-cache page or a shmem page: contents shared by every mapping of the file. */
+export interface CacheFrame {
+  data: Uint8Array | null; // null: all zeroes
+}
+
+export interface Inode {
+  readonly dev: string; // "fe:00"
+  readonly ino: number;
+  readonly path: string;
+  /** File size in bytes (page faults beyond it raise SIGBUS). */
+  size: number;
+  readonly regular: boolean;
+  readonly noexec: boolean;
+  /** Shared anonymous memory (shmem "/dev/zero (deleted)"): offsets are per object. */
+  readonly shmem: boolean;
+  readonly deleted: boolean;
+  /** Page cache: file page index → frame. */
+  readonly cache: Map<number, CacheFrame>;
+}
+
+/**
+ * An open file description. Two mmaps of one inode through separately opened fds never
+ * merge; through a dup'ed fd they do — so identity of this object matters, not the inode.
+ */
+export interface OpenFile {
+  readonly id: number;
+  readonly inode: Inode;
+  readonly readable: boolean; // FMODE_READ
+  readonly writable: boolean; // FMODE_WRITE
+}
+
+let nextFileId = 1;
+
+export function openFile(inode: Inode, readable: boolean, writable: boolean): OpenFile {
+  return { id: nextFileId++, inode, readable, writable };
+}
+
+export function makeInode(
+  path: string,
+  opts: { dev?: string; ino: number; size: number; regular?: boolean; noexec?: boolean; shmem?: boolean; deleted?: boolean },
+): Inode {
+  return {
+    dev: opts.dev ?? "00:00",
+    ino: opts.ino,
+    path,
+    size: opts.size,
+    regular: opts.regular ?? true,
+    noexec: opts.noexec ?? false,
+    shmem: opts.shmem ?? false,
+    deleted: opts.deleted ?? false,
+    cache: new Map(),
+  };
+}

@@ -1,0 +1,56 @@
+// Just enough of a filesystem for mappings: paths resolve to inodes, open() gives an open
+// file description with an access mode. What a path is (device, inode number, size) comes
+// from a resolver the engine supplies (the model itself does no I/O); unknown paths are
+// ENOENT.
+
+import { ENOENT } from "../uapi/errno.js";
+import { type Inode, type OpenFile, makeInode, openFile } from "./file.js";
+
+export interface FileFacts {
+  dev: string;
+  ino: number;
+  size: number;
+  regular?: boolean;
+  noexec?: boolean;
+}
+
+export type Resolver = (path: string) => FileFacts | null;
+
+export const O_ACCMODE = 3;
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+
+export class Vfs {
+  private readonly inodes = new Map<string, Inode>();
+
+  constructor(private readonly resolver: Resolver = () => null) {}
+
+  lookup(path: string): Inode | null {
+    let inode = this.inodes.get(path);
+    if (inode === undefined) {
+      const facts = this.resolver(path);
+      if (facts === null) return null;
+      inode = makeInode(path, { dev: facts.dev, ino: facts.ino, size: facts.size, regular: facts.regular ?? true, noexec: facts.noexec ?? false });
+      this.inodes.set(path, inode);
+    }
+    return inode;
+  }
+
+  /** open(path, flags): an open file description, or a negative errno. */
+  open(path: string, oflags: number): OpenFile | number {
+    const inode = this.lookup(path);
+    if (inode === null) return -ENOENT;
+    const acc = oflags & O_ACCMODE;
+    return openFile(inode, acc === O_RDONLY || acc === O_RDWR, acc === O_WRONLY || acc === O_RDWR);
+  }
+
+  /** Create or truncate `path` to `size` bytes (the executor's `open` with a size). */
+  truncate(path: string, size: number): Inode | null {
+    const inode = this.lookup(path);
+    if (inode === null) return null;
+    inode.size = size;
+    for (const idx of [...inode.cache.keys()]) if (idx * 4096 >= size) inode.cache.delete(idx);
+    return inode;
+  }
+}

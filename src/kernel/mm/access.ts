@@ -1,0 +1,58 @@
+// User-space accesses to memory (the executor's touch/rtouch/write/read ops): the x86
+// page-fault permission check (arch/x86/mm/fault.c access_error()) and the fault itself.
+
+import { VM_EXEC, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
+import { faultPage, readByte, writeByte } from "./fault.js";
+import type { Mm } from "./mm.js";
+import type { Vma } from "./vma.js";
+
+export type AccessKind = "touch" | "rtouch" | "write" | "read";
+
+export type AccessResult =
+  | { ok: true; hash?: number }
+  | { ok: false; signal: "SEGV" | "BUS"; offset: number };
+
+/** access_error(): reads need any of R/W/X (not PROT_NONE), writes need VM_WRITE. */
+function permits(v: Vma, write: boolean): boolean {
+  if (write) return (v.flags & VM_WRITE) !== 0;
+  return (v.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
+}
+
+/**
+ * Perform a user access over [addr, addr+len) bytes, page by page in ascending order.
+ * touch/rtouch access one byte per page (at addr, then each page boundary); write and
+ * read cover every byte. A fault stops the access at the first byte of the faulting page.
+ */
+export function userAccess(mm: Mm, addr: number, len: number, kind: AccessKind, value = 0): AccessResult {
+  let hash = 0x811c9dc5;
+  const end = addr + len;
+  let pos = addr;
+  while (pos < end) {
+    const page = Math.floor(pos / 4096);
+    const pageEnd = Math.min(end, (page + 1) * 4096);
+    let vma = mm.tree.find(page);
+    const write = kind === "touch" || kind === "write";
+    const fault = (signal: "SEGV" | "BUS"): AccessResult => ({ ok: false, signal, offset: pos - addr });
+    if (vma === null || mm.pt.guards.has(page)) return fault("SEGV");
+    // touch reads before it writes: both checks apply.
+    if (!permits(vma, false)) return fault("SEGV");
+    if (write && !permits(vma, true)) return fault("SEGV");
+    const r = faultPage(mm, vma, page, false);
+    if (r === null) return fault("BUS");
+    vma = r;
+    if (write) {
+      const w = faultPage(mm, vma, page, true);
+      if (w === null) return fault("BUS");
+    }
+    if (kind === "write") {
+      for (let b = pos; b < pageEnd; b++) writeByte(mm, page, b - page * 4096, value);
+    } else if (kind === "read") {
+      for (let b = pos; b < pageEnd; b++) {
+        hash ^= readByte(mm, page, b - page * 4096);
+        hash = Math.imul(hash, 0x01000193) >>> 0;
+      }
+    }
+    pos = kind === "touch" || kind === "rtouch" ? (page + 1) * 4096 : pageEnd;
+  }
+  return kind === "read" ? { ok: true, hash: hash >>> 0 } : { ok: true };
+}

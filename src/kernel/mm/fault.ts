@@ -1,0 +1,141 @@
+// Page faults and user accesses: mm/memory.c handle_mm_fault() as far as it changes what
+// the model tracks — which pages are present, which are private copies, and when a VMA
+// gets its anon_vma (mm/rmap.c __anon_vma_prepare(), find_mergeable_anon_vma()).
+
+import { VM_ACCESS_FLAGS, VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "../uapi/vmflags.js";
+import type { CacheFrame } from "../fs/file.js";
+import type { Mm } from "./mm.js";
+import { AnonFrame, PAGE_BYTES, Pte } from "./pages.js";
+import { AnonVma, type Vma } from "./vma.js";
+
+/** What a user access ran into. */
+export type FaultResult = { ok: true } | { ok: false; signal: "SEGV" | "BUS"; page: number };
+
+/** anon_vma_compatible(): may `b` (right after `a`) share a's anon_vma? */
+function anonVmaCompatible(a: Vma, b: Vma): boolean {
+  return (
+    a.end === b.start &&
+    a.file === b.file &&
+    ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&
+    a.flagsHi === b.flagsHi &&
+    b.pgoff === a.pgoff + (b.start - a.start)
+  );
+}
+
+/** reusable_anon_vma(): the neighbour's anon_vma, if compatible and not inherited. */
+function reusableAnonVma(old: Vma, a: Vma, b: Vma): AnonVma | null {
+  if (anonVmaCompatible(a, b) && old.anon !== null && !old.anonInherited) return old.anon;
+  return null;
+}
+
+/** find_mergeable_anon_vma(): try next first, then prev. */
+function findMergeableAnonVma(mm: Mm, vma: Vma): AnonVma | null {
+  const next = mm.tree.next(vma);
+  if (next !== null) {
+    const a = reusableAnonVma(next, vma, next);
+    if (a !== null) return a;
+  }
+  const prev = mm.tree.prev(vma);
+  if (prev !== null) return reusableAnonVma(prev, prev, vma);
+  return null;
+}
+
+/** anon_vma_prepare(): returns the VMA record that now has an anon_vma. */
+export function anonVmaPrepare(mm: Mm, vma: Vma): Vma {
+  if (vma.anon !== null) return vma;
+  const anon = findMergeableAnonVma(mm, vma) ?? new AnonVma();
+  const updated = vma.with({ anon, anonInherited: false });
+  mm.tree.replace(vma, updated);
+  return updated;
+}
+
+function fileFrame(vma: Vma, page: number): CacheFrame | null {
+  const file = vma.file;
+  if (file === null) return null;
+  const index = vma.pgoff + (page - vma.start);
+  const inode = file.inode;
+  // Beyond EOF: SIGBUS (shmem objects are sized by the mapping).
+  if (!inode.shmem && index * PAGE_BYTES >= inode.size) return null;
+  let f = inode.cache.get(index);
+  if (f === undefined) {
+    f = { data: null };
+    inode.cache.set(index, f);
+  }
+  return f;
+}
+
+/**
+ * Fault in one page of `vma` for reading or writing (the permission check is the
+ * caller's). Returns the (possibly replaced) VMA record, or null for SIGBUS.
+ */
+export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
+  const pte = mm.pt.get(page);
+  const isPrivate = (vma.flags & VM_SHARED) === 0;
+  if (vma.file !== null) {
+    if (pte === undefined) {
+      const f = fileFrame(vma, page);
+      if (f === null) return null;
+      if (!write || !isPrivate) {
+        mm.pt.set(page, new Pte(f, false));
+        return vma;
+      }
+      const v = anonVmaPrepare(mm, vma);
+      mm.pt.set(page, new Pte(new AnonFrame(f.data === null ? null : f.data.slice()), true));
+      return v;
+    }
+    if (write && isPrivate && !pte.anon) {
+      const v = anonVmaPrepare(mm, vma);
+      const src = pte.frame.data;
+      mm.pt.set(page, new Pte(new AnonFrame(src === null ? null : src.slice()), true));
+      return v;
+    }
+    if (write && pte.anon) breakCow(pte);
+    return vma;
+  }
+  if (vma.special !== null) return vma;
+  // Private anonymous memory: a read maps the zero page (untracked, no anon_vma).
+  if (!write) return vma;
+  if (pte === undefined) {
+    const v = anonVmaPrepare(mm, vma);
+    mm.pt.set(page, new Pte(new AnonFrame(null), true));
+    return v;
+  }
+  breakCow(pte);
+  return vma;
+}
+
+/** do_wp_page(): a shared copy-on-write frame is copied before the write. */
+function breakCow(pte: Pte): void {
+  const f = pte.frame as AnonFrame;
+  if (f.refs > 1) {
+    f.refs--;
+    pte.frame = new AnonFrame(f.data === null ? null : f.data.slice());
+  }
+}
+
+/** The access a user-space touch needs on `vma`. */
+export function accessAllowed(vma: Vma, write: boolean): boolean {
+  return write ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & VM_READ) !== 0;
+}
+
+/** Read the byte at `addr` (page-resident or zero). */
+export function readByte(mm: Mm, page: number, offset: number): number {
+  const pte = mm.pt.get(page);
+  if (pte === undefined) {
+    return 0;
+  }
+  const d = pte.frame.data;
+  return d === null ? 0 : d[offset];
+}
+
+/** Write `value` at `offset` of a present page that the caller has faulted for writing. */
+export function writeByte(mm: Mm, page: number, offset: number, value: number): void {
+  const pte = mm.pt.get(page) as Pte;
+  let d = pte.frame.data;
+  if (d === null) {
+    if (value === 0) return;
+    d = new Uint8Array(PAGE_BYTES);
+    pte.frame.data = d;
+  }
+  d[offset] = value;
+}

@@ -1,0 +1,267 @@
+// madvise(2): mm/madvise.c (6.18) madvise_should_skip(), madvise_walk_vmas(),
+// madvise_vma_behavior(), can_madvise_modify(), madvise_populate().
+
+import { EACCES, EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
+import * as M from "../uapi/mman.js";
+import { type U64, add, offsetInPage, pageAlign, pageOf, toInt32 } from "../uapi/u64.js";
+import * as F from "../uapi/vmflags.js";
+import { accessAllowed, anonVmaPrepare, faultPage } from "./fault.js";
+import type { Mm } from "./mm.js";
+import { sealCheckUpFront } from "./mseal.js";
+import { vmaModifyFlags } from "./vma-merge.js";
+import type { Vma } from "./vma.js";
+
+const PMD_PAGES = 512;
+
+/** madvise_behavior_valid(): depends on CONFIG_KSM, THP and MEMORY_FAILURE. */
+function behaviorValid(mm: Mm, b: number): boolean {
+  switch (b) {
+    case M.MADV_DOFORK: case M.MADV_DONTFORK: case M.MADV_NORMAL: case M.MADV_SEQUENTIAL:
+    case M.MADV_RANDOM: case M.MADV_REMOVE: case M.MADV_WILLNEED: case M.MADV_DONTNEED:
+    case M.MADV_DONTNEED_LOCKED: case M.MADV_FREE: case M.MADV_COLD: case M.MADV_PAGEOUT:
+    case M.MADV_POPULATE_READ: case M.MADV_POPULATE_WRITE: case M.MADV_WIPEONFORK:
+    case M.MADV_KEEPONFORK: case M.MADV_DONTDUMP: case M.MADV_DODUMP:
+    case M.MADV_GUARD_INSTALL: case M.MADV_GUARD_REMOVE:
+      return true;
+    case M.MADV_MERGEABLE: case M.MADV_UNMERGEABLE:
+      return mm.cfg.ksm;
+    case M.MADV_HUGEPAGE: case M.MADV_NOHUGEPAGE: case M.MADV_COLLAPSE:
+      return mm.cfg.thp;
+    case M.MADV_HWPOISON: case M.MADV_SOFT_OFFLINE:
+      return mm.cfg.memoryFailure;
+    default:
+      return false;
+  }
+}
+
+/** is_discard(): advice that throws contents away, refused on sealed read-only anon memory. */
+export function isDiscard(b: number): boolean {
+  return (
+    b === M.MADV_FREE || b === M.MADV_DONTNEED || b === M.MADV_DONTNEED_LOCKED || b === M.MADV_REMOVE ||
+    b === M.MADV_DONTFORK || b === M.MADV_WIPEONFORK || b === M.MADV_GUARD_INSTALL
+  );
+}
+
+/** can_madvise_modify(). */
+function canMadviseModify(vma: Vma, b: number): boolean {
+  if (!vma.sealed) return true;
+  if (!isDiscard(b)) return true;
+  if (!vma.isAnonymous) return true;
+  return (vma.flags & F.VM_WRITE) !== 0;
+}
+
+/** thp_vma_allowable_order() for MADV_COLLAPSE and smaps THPeligible (forced: sysfs mode ignored). */
+export function thpSuitable(mm: Mm, vma: Vma, forced: boolean): boolean {
+  if (!mm.cfg.thp) return false;
+  if (vma.flags & (F.VM_NOHUGEPAGE | F.VM_SPECIAL | F.VM_HUGETLB)) return false;
+  if (!forced && (vma.flags & F.VM_HUGEPAGE) === 0) return false;
+  if (!vma.isAnonymous) return false;
+  const haddr = Math.ceil(vma.start / PMD_PAGES) * PMD_PAGES;
+  return haddr + PMD_PAGES <= vma.end;
+}
+
+interface Walk {
+  start: number;
+  end: number;
+}
+
+/** The per-VMA part of madvise: returns the VMA record now covering the range, or an errno. */
+function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number): Vma | number {
+  if (!canMadviseModify(vma, b)) return -EPERM;
+  let nf = vma.flags;
+  switch (b) {
+    case M.MADV_REMOVE: {
+      if (vma.flags & F.VM_LOCKED) return -EINVAL;
+      if (vma.file === null) return -EINVAL;
+      if ((vma.flags & (F.VM_SHARED | F.VM_MAYWRITE)) !== (F.VM_SHARED | F.VM_MAYWRITE)) return -EACCES;
+      // Punch a hole: the page cache and every mapping of it lose those pages.
+      const inode = vma.file.inode;
+      for (let p = range.start; p < range.end; p++) inode.cache.delete(vma.pgoff + (p - vma.start));
+      mm.pt.zap(range.start, range.end);
+      return vma;
+    }
+    case M.MADV_WILLNEED:
+      return vma;
+    case M.MADV_COLD:
+      if (vma.flags & (F.VM_LOCKED | F.VM_PFNMAP | F.VM_HUGETLB)) return -EINVAL;
+      return vma;
+    case M.MADV_PAGEOUT:
+      if (vma.flags & (F.VM_LOCKED | F.VM_PFNMAP | F.VM_HUGETLB)) return -EINVAL;
+      return vma;
+    case M.MADV_FREE:
+    case M.MADV_DONTNEED:
+    case M.MADV_DONTNEED_LOCKED: {
+      let forbidden = F.VM_PFNMAP;
+      if (b !== M.MADV_DONTNEED_LOCKED) forbidden |= F.VM_LOCKED;
+      if (vma.flags & forbidden) return -EINVAL;
+      if (range.start === range.end) return vma;
+      if (b === M.MADV_FREE) {
+        if (!vma.isAnonymous) return -EINVAL;
+        return vma; // lazily freed: stays resident until reclaim
+      }
+      mm.pt.zap(range.start, range.end); // guard markers survive
+      return vma;
+    }
+    case M.MADV_COLLAPSE:
+      return madviseCollapse(mm, vma, range);
+    case M.MADV_GUARD_INSTALL: {
+      if (vma.flags & (F.VM_SPECIAL | F.VM_HUGETLB | F.VM_LOCKED)) return -EINVAL;
+      let v = anonVmaPrepare(mm, vma);
+      if ((v.flags & F.VM_MAYBE_GUARD) === 0) {
+        const u = v.with({ flags: v.flags | F.VM_MAYBE_GUARD });
+        mm.tree.replace(v, u);
+        v = u;
+      }
+      mm.pt.zap(range.start, range.end);
+      for (let p = range.start; p < range.end; p++) mm.pt.guards.add(p);
+      return v;
+    }
+    case M.MADV_GUARD_REMOVE:
+      if (vma.flags & (F.VM_SPECIAL | F.VM_HUGETLB)) return -EINVAL;
+      for (let p = range.start; p < range.end; p++) mm.pt.guards.delete(p);
+      return vma;
+    case M.MADV_NORMAL:
+      nf &= ~(F.VM_RAND_READ | F.VM_SEQ_READ);
+      break;
+    case M.MADV_SEQUENTIAL:
+      nf = (nf & ~F.VM_RAND_READ) | F.VM_SEQ_READ;
+      break;
+    case M.MADV_RANDOM:
+      nf = (nf & ~F.VM_SEQ_READ) | F.VM_RAND_READ;
+      break;
+    case M.MADV_DONTFORK:
+      nf |= F.VM_DONTCOPY;
+      break;
+    case M.MADV_DOFORK:
+      if (nf & F.VM_IO) return -EINVAL;
+      nf &= ~F.VM_DONTCOPY;
+      break;
+    case M.MADV_WIPEONFORK:
+      if (vma.file !== null || nf & F.VM_SHARED) return -EINVAL;
+      nf |= F.VM_WIPEONFORK;
+      break;
+    case M.MADV_KEEPONFORK:
+      if (vma.flagsHi & F.VMH_DROPPABLE) return -EINVAL;
+      nf &= ~F.VM_WIPEONFORK;
+      break;
+    case M.MADV_DONTDUMP:
+      nf |= F.VM_DONTDUMP;
+      break;
+    case M.MADV_DODUMP:
+      if ((!(nf & F.VM_HUGETLB) && nf & F.VM_SPECIAL) || vma.flagsHi & F.VMH_DROPPABLE) return -EINVAL;
+      nf &= ~F.VM_DONTDUMP;
+      break;
+    case M.MADV_MERGEABLE:
+      // ksm_madvise(): incompatible VMAs silently ignore the advice.
+      if (
+        nf & (F.VM_MERGEABLE | F.VM_SHARED | F.VM_MAYSHARE | F.VM_PFNMAP | F.VM_IO | F.VM_DONTEXPAND | F.VM_HUGETLB | F.VM_MIXEDMAP) ||
+        vma.flagsHi & F.VMH_DROPPABLE
+      )
+        return vma;
+      nf |= F.VM_MERGEABLE;
+      break;
+    case M.MADV_UNMERGEABLE:
+      if (!(nf & F.VM_MERGEABLE)) return vma;
+      nf &= ~F.VM_MERGEABLE;
+      break;
+    case M.MADV_HUGEPAGE:
+      nf = (nf & ~F.VM_NOHUGEPAGE) | F.VM_HUGEPAGE;
+      break;
+    case M.MADV_NOHUGEPAGE:
+      nf = (nf & ~F.VM_HUGEPAGE) | F.VM_NOHUGEPAGE;
+      break;
+    default:
+      return -EINVAL;
+  }
+  // madvise_update_vma()
+  if (nf === vma.flags) return vma;
+  const r = vmaModifyFlags(mm, prev, vma, range.start, range.end, nf, vma.flagsHi);
+  if (r === -ENOMEM) return -EAGAIN;
+  return r;
+}
+
+/** madvise_collapse(): only the eligibility and empty-range answers are modeled exactly. */
+function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
+  if (!thpSuitable(mm, vma, true)) return -EINVAL;
+  const hstart = Math.ceil(range.start / PMD_PAGES) * PMD_PAGES;
+  const hend = Math.floor(range.end / PMD_PAGES) * PMD_PAGES;
+  if (hstart >= hend) return vma;
+  for (let h = hstart; h < hend; h += PMD_PAGES) {
+    if (mm.pt.count(h, h + PMD_PAGES).rss === 0) return -EINVAL;
+    let v = vma;
+    for (let p = h; p < h + PMD_PAGES; p++) v = faultPage(mm, v, p, (v.flags & F.VM_WRITE) !== 0) ?? v;
+  }
+  return mm.tree.find(range.start) as Vma;
+}
+
+/** madvise_walk_vmas(): holes are skipped and reported as ENOMEM at the end. */
+function walkVmas(mm: Mm, start: number, end: number, b: number): number {
+  let vma = mm.tree.findNext(start);
+  let prev: Vma | null = vma !== null && start > vma.start ? vma : vma !== null ? mm.tree.prev(vma) : mm.tree.findPrev(start);
+  let unmappedError = 0;
+  const range: Walk = { start, end };
+  for (;;) {
+    if (vma === null) return -ENOMEM;
+    if (range.start < vma.start) {
+      unmappedError = -ENOMEM;
+      range.start = vma.start;
+      if (range.start >= end) break;
+    }
+    range.end = Math.min(vma.end, end);
+    const r = vmaBehavior(mm, prev, vma, range, b);
+    if (typeof r === "number") return r;
+    vma = r;
+    prev = vma;
+    if (range.end < vma.end) range.end = vma.end;
+    if (range.end >= end) break;
+    vma = mm.tree.findNext(range.end);
+    range.start = range.end;
+    range.end = end;
+  }
+  return unmappedError;
+}
+
+/** madvise_populate(): fault the range in; holes and bad permissions end it at once. */
+function madvisePopulate(mm: Mm, start: number, end: number, write: boolean): number {
+  let p = start;
+  while (p < end) {
+    const vma = mm.tree.find(p);
+    if (vma === null) return -ENOMEM;
+    if (vma.flags & (F.VM_IO | F.VM_PFNMAP)) return -EINVAL;
+    if (write ? (vma.flags & F.VM_WRITE) === 0 : (vma.flags & (F.VM_READ | F.VM_WRITE | F.VM_EXEC)) === 0) return -EINVAL;
+    const e = Math.min(vma.end, end);
+    let cur = vma;
+    for (; p < e; p++) {
+      if (mm.pt.guards.has(p)) return -EFAULT;
+      if (!accessAllowed(cur, write) && write) return -EINVAL;
+      const r = faultPage(mm, cur, p, write);
+      if (r === null) return -EFAULT;
+      cur = r;
+    }
+  }
+  return 0;
+}
+
+/** madvise(start, len, advice). */
+export function sysMadvise(mm: Mm, startArg: U64, lenArg: U64, adviceArg: U64): number {
+  const b = toInt32(adviceArg);
+  if (!behaviorValid(mm, b)) return -EINVAL;
+  if (offsetInPage(startArg) !== 0) return -EINVAL;
+  const len = pageAlign(lenArg);
+  if (lenArg !== 0 && len === 0) return -EINVAL;
+  const endArg = add(startArg, len);
+  if (endArg === null) return -EINVAL;
+  if (len === 0) return 0;
+  if (b === M.MADV_HWPOISON || b === M.MADV_SOFT_OFFLINE) return -EINVAL;
+  // Nothing is mapped at or above 2^53: the walk finds no VMA there.
+  if (typeof startArg === "bigint") return -ENOMEM;
+  const start = pageOf(startArg);
+  const end = typeof endArg === "bigint" ? Number.MAX_SAFE_INTEGER : pageOf(endArg);
+  if (b === M.MADV_POPULATE_READ || b === M.MADV_POPULATE_WRITE) return madvisePopulate(mm, start, end, b === M.MADV_POPULATE_WRITE);
+  if (isDiscard(b)) {
+    const up = sealCheckUpFront(mm, start, end);
+    if (up !== 0) return up;
+  }
+  return walkVmas(mm, start, end, b);
+}
+

@@ -1,0 +1,78 @@
+// munmap(2): mm/vma.c do_vmi_munmap(), do_vmi_align_munmap(), vms_gather_munmap_vmas().
+
+import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
+import { type U64, add, clamp, offsetInPage, pageAlign, pageOf } from "../uapi/u64.js";
+import type { Mm } from "./mm.js";
+import { sealCheckUpFront } from "./mseal.js";
+import { splitVmaUnchecked } from "./vma-merge.js";
+import type { Vma } from "./vma.js";
+
+/**
+ * vms_gather_munmap_vmas(): split the VMAs at the edges of [start, end) and collect the
+ * ones inside. Splits done before an error stay (a failed munmap over a seal can leave a
+ * VMA split at `start`). Returns the VMAs to remove, or a negative errno.
+ */
+export function gatherUnmap(mm: Mm, first: Vma, start: number, end: number): Vma[] | number {
+  let vma = first;
+  if (start > vma.start) {
+    // Make sure map_count on return will not exceed its limit (one VMA becomes three).
+    if (end < vma.end && mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
+    // Don't bother splitting the VMA if we can't unmap it anyway.
+    if (vma.sealed) return -EPERM;
+    const r = splitVmaUnchecked(mm, vma, start);
+    if (typeof r === "number") return r;
+    vma = r[1];
+  }
+  const out: Vma[] = [];
+  let cur: Vma | null = vma;
+  while (cur !== null && cur.start < end) {
+    if (cur.sealed) return -EPERM;
+    if (cur.end > end) {
+      const r = splitVmaUnchecked(mm, cur, end);
+      if (typeof r === "number") return r;
+      cur = r[0];
+    }
+    out.push(cur);
+    cur = mm.tree.next(cur);
+  }
+  return out;
+}
+
+/** vms_complete_munmap_vmas(): drop the gathered VMAs and their pages. */
+export function completeUnmap(mm: Mm, vmas: Vma[]): void {
+  for (const v of vmas) {
+    mm.tree.remove(v);
+    mm.pt.zap(v.start, v.end);
+    mm.pt.clearGuards(v.start, v.end);
+  }
+}
+
+/** do_vmi_align_munmap() on page-aligned [start, end): 0 or a negative errno. */
+export function unmapRange(mm: Mm, start: number, end: number): number {
+  const first = mm.tree.findNext(start);
+  if (first === null || first.start >= end) return 0;
+  const up = sealCheckUpFront(mm, start, end);
+  if (up !== 0) return up;
+  const r = gatherUnmap(mm, first, start, end);
+  if (typeof r === "number") return r;
+  completeUnmap(mm, r);
+  return 0;
+}
+
+/** do_vmi_munmap(): argument checks, then the aligned unmap. */
+export function doMunmap(mm: Mm, startArg: U64, lenArg: U64): number {
+  const taskSize = mm.cfg.taskSize * 4096;
+  if (offsetInPage(startArg) !== 0) return -EINVAL;
+  const start = clamp(startArg);
+  const len = clamp(lenArg);
+  if (start > taskSize || len > taskSize - start) return -EINVAL;
+  const alen = pageAlign(lenArg);
+  const end = add(startArg, alen);
+  if (end === null || clamp(end) === start) return -EINVAL;
+  return unmapRange(mm, pageOf(startArg), pageOf(end));
+}
+
+/** munmap(addr, len). */
+export function sysMunmap(mm: Mm, addr: U64, len: U64): number {
+  return doMunmap(mm, addr, len);
+}

@@ -1,0 +1,208 @@
+// VMA merging and splitting: mm/vma.c (6.18). Each function mirrors one kernel function
+// or decision, named in its comment.
+
+import { EINVAL, ENOMEM } from "../uapi/errno.js";
+import { VM_IGNORE_MERGE, VM_MAYBE_GUARD, VM_SPECIAL } from "../uapi/vmflags.js";
+import type { OpenFile } from "../fs/file.js";
+import type { Mm } from "./mm.js";
+import { type AnonVma, Vma } from "./vma.js";
+
+/** Flags kept from every VMA a merge swallows (VM_STICKY in 6.18.44: the guard flag). */
+const VM_STICKY = VM_MAYBE_GUARD;
+
+/** What a proposed range looks like to the merge code (struct vma_merge_struct). */
+export interface MergeProposal {
+  start: number;
+  end: number;
+  flags: number;
+  flagsHi: number;
+  pgoff: number;
+  file: OpenFile | null;
+  anon: AnonVma | null;
+  /** The existing VMA being modified (vmg->middle), null for a new range. */
+  middle: Vma | null;
+}
+
+/** is_mergeable_vma(): same flags (ignoring soft-dirty and sticky bits) and same file. */
+function isMergeableVma(v: Vma, p: MergeProposal): boolean {
+  return ((v.flags ^ p.flags) & ~VM_IGNORE_MERGE) === 0 && v.flagsHi === p.flagsHi && v.file === p.file && v.special === null;
+}
+
+/** vma_had_uncowed_parents(): an anon_vma chain inherited across fork. */
+function hadUncowedParents(v: Vma | null): boolean {
+  return v !== null && v.anon !== null && v.anonInherited;
+}
+
+/** is_mergeable_anon_vma() (6.18): may `target` and the proposal share one anon_vma? */
+function isMergeableAnonVma(p: MergeProposal, target: Vma): boolean {
+  if (target.anon === null && p.anon !== null) return !hadUncowedParents(p.middle);
+  if (target.anon !== null && p.anon === null) return !hadUncowedParents(target);
+  return target.anon === p.anon;
+}
+
+/** are_anon_vmas_compatible(): prev and next of a three-way merge. */
+function areAnonVmasCompatible(a: Vma, b: Vma): boolean {
+  return a.anon === null || b.anon === null || a.anon === b.anon;
+}
+
+/** can_vma_merge_after(): the proposal can extend `prev`. */
+function canMergeAfter(p: MergeProposal, prev: Vma): boolean {
+  return isMergeableVma(prev, p) && isMergeableAnonVma(p, prev) && prev.pgoff + prev.pages === p.pgoff;
+}
+
+/** can_vma_merge_before(): the proposal can extend `next` downwards. */
+function canMergeBefore(p: MergeProposal, next: Vma): boolean {
+  return isMergeableVma(next, p) && isMergeableAnonVma(p, next) && next.pgoff === p.pgoff + (p.end - p.start);
+}
+
+function stickyOf(...vs: Array<Vma | null>): number {
+  let s = 0;
+  for (const v of vs) if (v !== null) s |= v.flags & VM_STICKY;
+  return s;
+}
+
+function anonOf(...vs: Array<Vma | null>): Vma | null {
+  for (const v of vs) if (v !== null && v.anon !== null) return v;
+  return null;
+}
+
+/** dup_anon_vma(): the merged VMA takes the first anon_vma among its parts. */
+function mergedAnon(target: Vma, others: Array<Vma | null>, proposalAnon: AnonVma | null): { anon: AnonVma | null; inherited: boolean } {
+  const src = anonOf(target, ...others);
+  if (src !== null) return { anon: src.anon, inherited: src.anonInherited };
+  return { anon: proposalAnon, inherited: false };
+}
+
+/**
+ * vma_merge_existing_range(): [start, end) of `middle` is to get new flags; merge it into
+ * prev and/or next if possible. Returns the merged VMA, or null when no merge applies.
+ */
+export function mergeExistingRange(mm: Mm, prev: Vma | null, p: MergeProposal): Vma | null {
+  const middle = p.middle as Vma;
+  if ((p.flags & VM_SPECIAL) !== 0) return null;
+  const leftSide = p.start === middle.start;
+  const rightSide = p.end === middle.end;
+  if (!leftSide && !rightSide) return null;
+  const mergeLeft = leftSide && prev !== null && prev.end === p.start && canMergeAfter(p, prev);
+  const next = rightSide ? mm.tree.next(middle) : null;
+  const mergeRight =
+    rightSide && next !== null && next.start === p.end && canMergeBefore(p, next) && (!mergeLeft || areAnonVmasCompatible(prev as Vma, next));
+  if (!mergeLeft && !mergeRight) return null;
+  const tree = mm.tree;
+  const flagsFor = (parts: Array<Vma | null>) => p.flags | stickyOf(...parts);
+
+  if (mergeLeft && mergeRight) {
+    const pr = prev as Vma;
+    const nx = next as Vma;
+    const a = mergedAnon(pr, [nx, middle], p.anon);
+    const merged = new Vma(pr.start, nx.end, flagsFor([pr, middle, nx]), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    tree.remove(nx);
+    tree.remove(middle);
+    tree.replace(pr, merged);
+    return merged;
+  }
+  if (mergeLeft) {
+    const pr = prev as Vma;
+    const a = mergedAnon(pr, [middle], p.anon);
+    const merged = new Vma(pr.start, p.end, flagsFor([pr, middle]), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    if (rightSide) tree.remove(middle);
+    else tree.replace(middle, middle.slice(p.end, middle.end));
+    tree.replace(pr, merged);
+    return merged;
+  }
+  const nx = next as Vma;
+  const a = mergedAnon(nx, [middle], p.anon);
+  const merged = new Vma(p.start, nx.end, flagsFor([nx, middle]), p.flagsHi, p.pgoff, nx.file, a.anon, a.inherited, null);
+  if (leftSide) tree.remove(middle);
+  else tree.replace(middle, middle.slice(middle.start, p.start));
+  tree.replace(nx, merged);
+  return merged;
+}
+
+/**
+ * vma_merge_new_range(): a range not yet in the tree ([start, end) is free) joins prev
+ * and/or next. `justExpand` (brk) only considers prev. `copiedFrom` is copy_vma()'s source.
+ */
+export function mergeNewRange(mm: Mm, p: MergeProposal, justExpand = false): Vma | null {
+  if ((p.flags & VM_SPECIAL) !== 0) return null;
+  const tree = mm.tree;
+  const prevCand = tree.findPrev(p.start);
+  const prev = prevCand !== null && prevCand.end === p.start ? prevCand : null;
+  const nextCand = justExpand ? null : tree.findNext(p.start);
+  const next = nextCand !== null && nextCand.start === p.end ? nextCand : null;
+  const canLeft = prev !== null && canMergeAfter(p, prev);
+  const canRight = next !== null && canMergeBefore(p, next) && (!canLeft || areAnonVmasCompatible(prev as Vma, next));
+  if (!canLeft && !canRight) return null;
+  if (canLeft && canRight) {
+    const pr = prev as Vma;
+    const nx = next as Vma;
+    const a = mergedAnon(pr, [nx], p.anon);
+    const merged = new Vma(pr.start, nx.end, p.flags | stickyOf(pr, nx), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    tree.remove(nx);
+    tree.replace(pr, merged);
+    return merged;
+  }
+  if (canLeft) {
+    const pr = prev as Vma;
+    const a = mergedAnon(pr, [], p.anon);
+    const merged = new Vma(pr.start, p.end, p.flags | stickyOf(pr), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    tree.replace(pr, merged);
+    return merged;
+  }
+  const nx = next as Vma;
+  const a = mergedAnon(nx, [], p.anon);
+  const merged = new Vma(p.start, nx.end, p.flags | stickyOf(nx), p.flagsHi, p.pgoff, nx.file, a.anon, a.inherited, null);
+  tree.replace(nx, merged);
+  return merged;
+}
+
+/** __split_vma(): split `vma` at page `at` without the map_count check. Returns [below, above]. */
+export function splitVmaUnchecked(mm: Mm, vma: Vma, at: number): [Vma, Vma] | number {
+  if (vma.special?.mayNotSplit) return -EINVAL;
+  const lo = vma.slice(vma.start, at);
+  const hi = vma.slice(at, vma.end);
+  mm.tree.replace(vma, lo);
+  mm.tree.insert(hi);
+  return [lo, hi];
+}
+
+/** split_vma(): refused with ENOMEM once map_count reaches max_map_count. */
+export function splitVma(mm: Mm, vma: Vma, at: number): [Vma, Vma] | number {
+  if (mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
+  return splitVmaUnchecked(mm, vma, at);
+}
+
+/**
+ * vma_modify_flags(): give [start, end) of `middle` new flags, merging with neighbours
+ * when possible, else splitting off the parts outside the range. A failed second split
+ * leaves the first in place, as in the kernel.
+ */
+export function vmaModifyFlags(mm: Mm, prev: Vma | null, middle: Vma, start: number, end: number, flags: number, flagsHi: number): Vma | number {
+  const proposal: MergeProposal = {
+    start,
+    end,
+    flags,
+    flagsHi,
+    pgoff: middle.pgoff + (start - middle.start),
+    file: middle.file,
+    anon: middle.anon,
+    middle,
+  };
+  const merged = mergeExistingRange(mm, prev, proposal);
+  if (merged !== null) return merged;
+  let vma = middle;
+  if (vma.start < start) {
+    const r = splitVma(mm, vma, start);
+    if (typeof r === "number") return r;
+    vma = r[1];
+  }
+  if (vma.end > end) {
+    const r = splitVma(mm, vma, end);
+    if (typeof r === "number") return r;
+    vma = r[0];
+  }
+  if (vma.flags === flags && vma.flagsHi === flagsHi) return vma;
+  const updated = vma.with({ flags, flagsHi });
+  mm.tree.replace(vma, updated);
+  return updated;
+}

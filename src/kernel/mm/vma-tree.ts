@@ -1,0 +1,420 @@
+// The VMA store: a persistent B+tree of immutable Vma records ordered by start page,
+// standing in for the kernel's maple tree (lib/maple_tree.c).
+//
+// - Lookups (find, find_vma, prev/next) are O(log n).
+// - Every node carries `maxGap`, the largest hole between consecutive VMAs inside it, so
+//   the highest (top-down) or lowest (bottom-up) free range of at least N pages within
+//   [low, high) is found in O(log n), as mas_empty_area_rev()/mas_empty_area() do.
+// - clone() is O(1): the two trees share every node and copy a node only when they first
+//   write to it (each tree owns nodes stamped with its own owner id; a clone restamps both).
+//
+// Invariants: VMAs never overlap; leaves hold 1..MAX_ITEMS records (only an empty tree's
+// root leaf holds none); internal nodes hold 1..MAX_ITEMS children; `first`, `last`,
+// `maxGap` and `count` of every node describe exactly the records below it.
+
+import type { Vma } from "./vma.js";
+
+const MAX_ITEMS = 32;
+const INF = Number.MAX_SAFE_INTEGER;
+
+let ownerCounter = 0;
+
+class Node {
+  first = INF;
+  last = -1;
+  maxGap = 0;
+  count = 0;
+  constructor(
+    public owner: number,
+    public leaf: boolean,
+    public items: Vma[] | Node[],
+  ) {}
+}
+
+function summarize(n: Node): void {
+  const items = n.items;
+  const len = items.length;
+  if (len === 0) {
+    n.first = INF;
+    n.last = -1;
+    n.maxGap = 0;
+    n.count = 0;
+    return;
+  }
+  let gap = 0;
+  if (n.leaf) {
+    const v = items as Vma[];
+    for (let i = 1; i < len; i++) {
+      const g = v[i].start - v[i - 1].end;
+      if (g > gap) gap = g;
+    }
+    n.first = v[0].start;
+    n.last = v[len - 1].end;
+    n.count = len;
+  } else {
+    const k = items as Node[];
+    let count = k[0].count;
+    if (k[0].maxGap > gap) gap = k[0].maxGap;
+    for (let i = 1; i < len; i++) {
+      const g = k[i].first - k[i - 1].last;
+      if (g > gap) gap = g;
+      if (k[i].maxGap > gap) gap = k[i].maxGap;
+      count += k[i].count;
+    }
+    n.first = k[0].first;
+    n.last = k[len - 1].last;
+    n.count = count;
+  }
+  n.maxGap = gap;
+}
+
+/** Index of the child that holds (or would hold) a record starting at `page`. */
+function childFor(kids: Node[], page: number): number {
+  let lo = 0;
+  let hi = kids.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (kids[mid].first <= page) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export class VmaTree {
+  private root: Node;
+  private owner: number;
+
+  constructor() {
+    this.owner = ++ownerCounter;
+    this.root = new Node(this.owner, true, []);
+  }
+
+  get size(): number {
+    return this.root.count;
+  }
+
+  /** O(1) copy for fork: both trees copy nodes on their next write. */
+  clone(): VmaTree {
+    const t = Object.create(VmaTree.prototype) as VmaTree;
+    t.root = this.root;
+    t.owner = ++ownerCounter;
+    this.owner = ++ownerCounter;
+    return t;
+  }
+
+  /** The VMA containing `page`, or null. */
+  find(page: number): Vma | null {
+    let n = this.root;
+    while (!n.leaf) n = (n.items as Node[])[childFor(n.items as Node[], page)];
+    const v = n.items as Vma[];
+    let lo = 0;
+    let hi = v.length - 1;
+    let best = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (v[mid].start <= page) {
+        best = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (best >= 0 && v[best].end > page) return v[best];
+    return null;
+  }
+
+  /** find_vma(): the first VMA ending above `page`, or null. */
+  findNext(page: number): Vma | null {
+    let n = this.root;
+    if (n.last <= page) return null;
+    while (!n.leaf) {
+      const k = n.items as Node[];
+      let lo = 0;
+      let hi = k.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (k[mid].last > page) hi = mid;
+        else lo = mid + 1;
+      }
+      n = k[lo];
+    }
+    const v = n.items as Vma[];
+    let lo = 0;
+    let hi = v.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v[mid].end > page) hi = mid;
+      else lo = mid + 1;
+    }
+    return v[lo];
+  }
+
+  /** The last VMA starting below `page` (vma_prev of a position), or null. */
+  findPrev(page: number): Vma | null {
+    let n = this.root;
+    if (n.first >= page) return null;
+    while (!n.leaf) {
+      const k = n.items as Node[];
+      let lo = 0;
+      let hi = k.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (k[mid].first < page) lo = mid;
+        else hi = mid - 1;
+      }
+      n = k[lo];
+    }
+    const v = n.items as Vma[];
+    let lo = 0;
+    let hi = v.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (v[mid].start < page) lo = mid;
+      else hi = mid - 1;
+    }
+    return v[lo];
+  }
+
+  /** The VMA after `vma` in address order. */
+  next(vma: Vma): Vma | null {
+    return this.findNext(vma.end);
+  }
+
+  /** The VMA before `vma` in address order. */
+  prev(vma: Vma): Vma | null {
+    return this.findPrev(vma.start);
+  }
+
+  /** Every VMA intersecting [lo, hi), in order. */
+  range(lo: number, hi: number): Vma[] {
+    const out: Vma[] = [];
+    let v = this.findNext(lo);
+    while (v !== null && v.start < hi) {
+      out.push(v);
+      v = this.findNext(v.end);
+    }
+    return out;
+  }
+
+  /** find_vma_intersection(). */
+  intersects(lo: number, hi: number): boolean {
+    const v = this.findNext(lo);
+    return v !== null && v.start < hi;
+  }
+
+  forEach(cb: (v: Vma) => void): void {
+    const walk = (n: Node): void => {
+      if (n.leaf) for (const v of n.items as Vma[]) cb(v);
+      else for (const k of n.items as Node[]) walk(k);
+    };
+    walk(this.root);
+  }
+
+  toArray(): Vma[] {
+    const out: Vma[] = [];
+    this.forEach((v) => out.push(v));
+    return out;
+  }
+
+  get first(): Vma | null {
+    return this.findNext(-1);
+  }
+
+  insert(vma: Vma): void {
+    const path = this.writablePath(vma.start);
+    const leaf = path[path.length - 1];
+    const v = leaf.items as Vma[];
+    let i = 0;
+    let hi = v.length;
+    while (i < hi) {
+      const mid = (i + hi) >> 1;
+      if (v[mid].start < vma.start) i = mid + 1;
+      else hi = mid;
+    }
+    v.splice(i, 0, vma);
+    this.fixUp(path);
+  }
+
+  remove(vma: Vma): void {
+    const path = this.writablePath(vma.start);
+    const leaf = path[path.length - 1];
+    const v = leaf.items as Vma[];
+    const i = v.findIndex((x) => x.start === vma.start);
+    if (i < 0) throw new Error(`VmaTree.remove: no VMA at page ${vma.start}`);
+    v.splice(i, 1);
+    this.fixUp(path);
+  }
+
+  /** Put `next` where `prev` is; `next` must not overlap any other VMA. */
+  replace(prev: Vma, next: Vma): void {
+    const path = this.writablePath(prev.start);
+    const leaf = path[path.length - 1];
+    const v = leaf.items as Vma[];
+    const i = v.findIndex((x) => x.start === prev.start);
+    if (i < 0) throw new Error(`VmaTree.replace: no VMA at page ${prev.start}`);
+    if (prev.start === next.start) {
+      v[i] = next;
+      this.fixUp(path);
+    } else {
+      v.splice(i, 1);
+      this.fixUp(path);
+      this.insert(next);
+    }
+  }
+
+  /**
+   * Highest free range of at least `len` pages inside [low, high): returns the end of
+   * that range clipped to `high` (as vma_iter_area_highest), or -1.
+   */
+  highestGap(len: number, low: number, high: number): number {
+    const r = this.root;
+    if (r.count === 0) return high - low >= len ? high : -1;
+    let e = Math.min(INF, high);
+    let s = Math.max(r.last, low);
+    if (e - s >= len) return e;
+    const inner = revSearch(r, len, low, high);
+    if (inner >= 0) return inner;
+    e = Math.min(r.first, high);
+    s = Math.max(0, low);
+    return e - s >= len ? e : -1;
+  }
+
+  /** Lowest free range of at least `len` pages inside [low, high): its start, or -1. */
+  lowestGap(len: number, low: number, high: number): number {
+    const r = this.root;
+    if (r.count === 0) return high - low >= len ? low : -1;
+    let e = Math.min(r.first, high);
+    let s = Math.max(0, low);
+    if (e - s >= len) return s;
+    const inner = fwdSearch(r, len, low, high);
+    if (inner >= 0) return inner;
+    e = high;
+    s = Math.max(r.last, low);
+    return e - s >= len ? s : -1;
+  }
+
+  /** Root-to-leaf path towards `page`, every node owned (copied if shared). */
+  private writablePath(page: number): Node[] {
+    if (this.root.owner !== this.owner) this.root = this.copyNode(this.root);
+    const path: Node[] = [this.root];
+    let n = this.root;
+    while (!n.leaf) {
+      const kids = n.items as Node[];
+      const i = childFor(kids, page);
+      let k = kids[i];
+      if (k.owner !== this.owner) {
+        k = this.copyNode(k);
+        kids[i] = k;
+      }
+      path.push(k);
+      n = k;
+    }
+    return path;
+  }
+
+  private copyNode(n: Node): Node {
+    const c = new Node(this.owner, n.leaf, (n.items as unknown[]).slice() as Vma[] | Node[]);
+    c.first = n.first;
+    c.last = n.last;
+    c.maxGap = n.maxGap;
+    c.count = n.count;
+    return c;
+  }
+
+  /** Restore node sizes and summaries from the leaf of `path` up to the root. */
+  private fixUp(path: Node[]): void {
+    for (let d = path.length - 1; d >= 0; d--) {
+      const n = path[d];
+      const parent = d > 0 ? path[d - 1] : null;
+      if (n.items.length > MAX_ITEMS) {
+        const half = n.items.length >> 1;
+        const right = new Node(this.owner, n.leaf, n.items.splice(half) as Vma[] | Node[]);
+        summarize(right);
+        summarize(n);
+        if (parent) {
+          const kids = parent.items as Node[];
+          kids.splice(kids.indexOf(n) + 1, 0, right);
+        } else {
+          this.root = new Node(this.owner, false, [n, right]);
+          summarize(this.root);
+          return;
+        }
+      } else if (n.items.length === 0 && parent) {
+        const kids = parent.items as Node[];
+        kids.splice(kids.indexOf(n), 1);
+        continue;
+      } else {
+        summarize(n);
+      }
+    }
+    // Collapse a root left with one child.
+    while (!this.root.leaf && this.root.items.length === 1) {
+      const only = (this.root.items as Node[])[0];
+      this.root = only.owner === this.owner ? only : this.copyNode(only);
+    }
+    if (!this.root.leaf && this.root.items.length === 0) {
+      this.root = new Node(this.owner, true, []);
+    }
+  }
+}
+
+function revSearch(n: Node, len: number, low: number, high: number): number {
+  if (n.maxGap < len) return -1;
+  if (Math.min(n.last, high) - Math.max(n.first, low) < len) return -1;
+  if (n.leaf) {
+    const v = n.items as Vma[];
+    for (let i = v.length - 1; i > 0; i--) {
+      const ge = v[i].start;
+      if (ge <= low) break;
+      const e = ge < high ? ge : high;
+      const gs = v[i - 1].end;
+      const s = gs > low ? gs : low;
+      if (e - s >= len) return e;
+    }
+    return -1;
+  }
+  const k = n.items as Node[];
+  for (let i = k.length - 1; i >= 0; i--) {
+    if (k[i].last <= low) break;
+    const r = revSearch(k[i], len, low, high);
+    if (r >= 0) return r;
+    if (i > 0) {
+      const ge = k[i].first;
+      if (ge <= low) break;
+      const e = ge < high ? ge : high;
+      const gs = k[i - 1].last;
+      const s = gs > low ? gs : low;
+      if (e - s >= len) return e;
+    }
+  }
+  return -1;
+}
+
+function fwdSearch(n: Node, len: number, low: number, high: number): number {
+  if (n.maxGap < len) return -1;
+  if (Math.min(n.last, high) - Math.max(n.first, low) < len) return -1;
+  if (n.leaf) {
+    const v = n.items as Vma[];
+    for (let i = 1; i < v.length; i++) {
+      const gs = v[i - 1].end;
+      if (gs >= high) break;
+      const s = gs > low ? gs : low;
+      const ge = v[i].start;
+      const e = ge < high ? ge : high;
+      if (e - s >= len) return s;
+    }
+    return -1;
+  }
+  const k = n.items as Node[];
+  for (let i = 0; i < k.length; i++) {
+    if (k[i].first >= high) break;
+    if (i > 0) {
+      const gs = k[i - 1].last;
+      const s = gs > low ? gs : low;
+      const ge = k[i].first;
+      const e = ge < high ? ge : high;
+      if (e - s >= len) return s;
+    }
+    const r = fwdSearch(k[i], len, low, high);
+    if (r >= 0) return r;
+  }
+  return -1;
+}

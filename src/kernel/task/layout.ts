@@ -1,0 +1,104 @@
+// Adopting a real address space: the oracle starts the model from the executor's real
+// initial layout (its /proc/self/maps and smaps). This is a model operation with a name,
+// like execve: no syscall sequence could build the executable's mappings or the vdso.
+//
+// Hidden state is reconstructed as follows (documented approximations):
+// - a VMA with Anonymous > 0 kB has its own anon_vma (its pages were written);
+// - VMAs of one file path share one open file description (one open by the loader);
+// - anonymous VMAs get pgoff = start page (true for everything but a moved stack);
+// - which pages are resident is unknown: none are recorded, so Rss of adopted VMAs is
+//   not comparable until the program replaces them.
+
+import { makeInode, type OpenFile, openFile } from "../fs/file.js";
+import type { KernelConfig } from "../mm/config.js";
+import type { Creds } from "../mm/creds.js";
+import { Mm } from "../mm/mm.js";
+import type { Rlimits } from "../mm/rlimits.js";
+import { AnonVma, type SpecialMapping, Vma } from "../mm/vma.js";
+import { VMFLAG_MNEMONICS } from "../uapi/vmflags.js";
+
+export interface LayoutVma {
+  start: number; // page
+  end: number; // page
+  flags: string[]; // smaps VmFlags mnemonics
+  pgoff: number; // pages (file offset for files)
+  path: string; // maps name ("" for none)
+  dev: string;
+  ino: number;
+  anonKb: number;
+}
+
+export interface Layout {
+  vmas: LayoutVma[];
+  startBrk: number; // bytes
+  brk: number; // bytes
+  startStack: number; // bytes
+  rlimitStack: number; // bytes, Infinity for unlimited
+}
+
+const SPECIAL_NAMES = new Set(["[vdso]", "[vvar]", "[vvar_vclock]", "[uprobes]", "[sigpage]", "[vectors]"]);
+
+export function specialMapping(name: string): SpecialMapping {
+  return { name, mayNotSplit: true, fixedSize: null };
+}
+
+/** Flag words from smaps mnemonics. */
+export function flagsFromMnemonics(names: string[]): { flags: number; flagsHi: number } {
+  let flags = 0;
+  let flagsHi = 0;
+  for (const n of names) {
+    const e = VMFLAG_MNEMONICS.find(([, m]) => m === n);
+    if (e === undefined) continue;
+    const bit = e[0];
+    if (bit < 32) flags |= 1 << bit;
+    else flagsHi |= 1 << (bit - 32);
+  }
+  return { flags, flagsHi };
+}
+
+/**
+ * mmap_base for a no-ASLR 64-bit task (arch/x86/mm/mmap.c mmap_base()):
+ * DEFAULT_MAP_WINDOW − clamp(stack rlimit + guard gap, 128 MiB, 5/6 TASK_SIZE).
+ */
+export function mmapBaseFor(cfg: KernelConfig, rlimitStack: number): number {
+  const pad = cfg.stackGuardGap * 4096;
+  let gap = Number.isFinite(rlimitStack) ? rlimitStack + pad : Number.POSITIVE_INFINITY;
+  const gapMin = 128 * 1024 * 1024;
+  const gapMax = Math.floor(((cfg.taskSize * 4096) / 6) * 5);
+  if (gap < gapMin) gap = gapMin;
+  if (gap > gapMax) gap = gapMax;
+  const base = cfg.defaultMapWindow * 4096 - gap;
+  return Math.ceil(base / 4096);
+}
+
+/** TASK_UNMAPPED_BASE for the legacy (bottom-up) layout. */
+export function legacyBaseFor(cfg: KernelConfig): number {
+  return Math.ceil(cfg.defaultMapWindow / 3);
+}
+
+export function mmFromLayout(cfg: KernelConfig, creds: Creds, rlimits: Rlimits, layout: Layout): Mm {
+  const mm = new Mm(cfg, creds, rlimits, mmapBaseFor(cfg, layout.rlimitStack), legacyBaseFor(cfg));
+  mm.startBrk = layout.startBrk;
+  mm.brk = layout.brk;
+  mm.startStack = layout.startStack;
+  const files = new Map<string, OpenFile>();
+  for (const l of layout.vmas) {
+    const { flags, flagsHi } = flagsFromMnemonics(l.flags);
+    let file: OpenFile | null = null;
+    let special: SpecialMapping | null = null;
+    if (SPECIAL_NAMES.has(l.path)) special = specialMapping(l.path);
+    else if (l.path.startsWith("/") && l.ino !== 0) {
+      file = files.get(l.path) ?? null;
+      if (file === null) {
+        const deleted = l.path.endsWith(" (deleted)");
+        const path = deleted ? l.path.slice(0, -" (deleted)".length) : l.path;
+        file = openFile(makeInode(path, { dev: l.dev, ino: l.ino, size: Number.MAX_SAFE_INTEGER, deleted, shmem: l.dev === "00:01" }), true, true);
+        files.set(l.path, file);
+      }
+    }
+    const anon = l.anonKb > 0 ? new AnonVma() : null;
+    const pgoff = file !== null ? l.pgoff : l.start;
+    mm.tree.insert(new Vma(l.start, l.end, flags, flagsHi, pgoff, file, anon, false, special));
+  }
+  return mm;
+}
