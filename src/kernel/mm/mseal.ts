@@ -48,7 +48,8 @@ function msealApply(mm: Mm, start: number, end: number): number {
     }
     prev = vma;
     curStart = curEnd;
-    vma = mm.tree.findNext(curEnd);
+    vma = mm.tree.next(vma); // a merge may have reached past curEnd
+
   }
   return 0;
 }
