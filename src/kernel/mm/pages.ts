@@ -3,10 +3,14 @@
 // them and the first write on either side copies (do_wp_page). File and shmem pages point
 // at the inode's page cache. The zero page that a read fault of anonymous memory maps is
 // not recorded: it is not counted in Rss and reads as zeroes, exactly like an absent page.
+//
+// Layout: like a real page table, a map from the 2 MiB block (page >> 9, small enough to
+// be a V8 small integer) to an array of 512 slots, so lookups never hash a boxed double.
 
 import type { CacheFrame } from "../fs/file.js";
 
 export const PAGE_BYTES = 4096;
+const SLOTS = 512;
 
 export class AnonFrame {
   refs = 1;
@@ -22,37 +26,77 @@ export class Pte {
   ) {}
 }
 
+type Block = Array<Pte | undefined> & { used: number };
+
+function newBlock(): Block {
+  const b = new Array<Pte | undefined>(SLOTS) as Block;
+  b.used = 0;
+  return b;
+}
+
 export class PageTable {
-  readonly ptes: Map<number, Pte>;
+  private readonly blocks = new Map<number, Block>();
+  private present = 0;
   /** Guard markers installed by MADV_GUARD_INSTALL: any access raises SIGSEGV. */
   readonly guards = new Set<number>();
 
-  constructor(ptes?: Map<number, Pte>) {
-    this.ptes = ptes ?? new Map();
+  get size(): number {
+    return this.present;
   }
 
   get(page: number): Pte | undefined {
-    return this.ptes.get(page);
+    const b = this.blocks.get(Math.floor(page / SLOTS));
+    return b === undefined ? undefined : b[page % SLOTS];
   }
 
   set(page: number, pte: Pte): void {
-    this.ptes.set(page, pte);
+    const key = Math.floor(page / SLOTS);
+    let b = this.blocks.get(key);
+    if (b === undefined) {
+      b = newBlock();
+      this.blocks.set(key, b);
+    }
+    const i = page % SLOTS;
+    if (b[i] === undefined) {
+      b.used++;
+      this.present++;
+    } else if (b[i]?.anon) (b[i]?.frame as AnonFrame).refs--;
+    b[i] = pte;
+  }
+
+  /** Visit present pages of [start, end) in order. */
+  forRange(start: number, end: number, cb: (page: number, pte: Pte) => void): void {
+    if (this.present === 0) return;
+    for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
+      const b = this.blocks.get(key);
+      if (b === undefined || b.used === 0) continue;
+      const lo = Math.max(start, key * SLOTS);
+      const hi = Math.min(end, (key + 1) * SLOTS);
+      for (let p = lo; p < hi; p++) {
+        const pte = b[p - key * SLOTS];
+        if (pte !== undefined) cb(p, pte);
+      }
+    }
   }
 
   /** zap_page_range: drop the PTEs of [start, end). */
   zap(start: number, end: number): void {
-    if (end - start < this.ptes.size) {
-      for (let p = start; p < end; p++) this.drop(p);
-    } else {
-      for (const p of [...this.ptes.keys()]) if (p >= start && p < end) this.drop(p);
+    if (this.present === 0) return;
+    for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
+      const b = this.blocks.get(key);
+      if (b === undefined || b.used === 0) continue;
+      const lo = Math.max(start, key * SLOTS) - key * SLOTS;
+      const hi = Math.min(end, (key + 1) * SLOTS) - key * SLOTS;
+      for (let i = lo; i < hi; i++) {
+        const pte = b[i];
+        if (pte === undefined) continue;
+        if (pte.anon) (pte.frame as AnonFrame).refs--;
+        b[i] = undefined;
+        b.used--;
+        this.present--;
+      }
+      if (b.used === 0) this.blocks.delete(key);
     }
-  }
-
-  private drop(page: number): void {
-    const pte = this.ptes.get(page);
-    if (pte === undefined) return;
-    if (pte.anon) (pte.frame as AnonFrame).refs--;
-    this.ptes.delete(page);
   }
 
   /** Drop guard markers of [start, end) (munmap). */
@@ -61,67 +105,47 @@ export class PageTable {
     for (const p of [...this.guards]) if (p >= start && p < end) this.guards.delete(p);
   }
 
-  /** move_page_tables: [from, from+pages) now lives at [to, to+pages). */
+  /** move_page_tables: [from, from+pages) now lives at [to, to+pages) (ranges do not overlap). */
   move(from: number, to: number, pages: number): void {
     if (this.guards.size !== 0) {
       const moved = [...this.guards].filter((p) => p >= from && p < from + pages);
       for (const p of moved) this.guards.delete(p);
       for (const p of moved) this.guards.add(p - from + to);
     }
-    if (pages < this.ptes.size) {
-      const moved: Array<[number, Pte]> = [];
-      for (let i = 0; i < pages; i++) {
-        const pte = this.ptes.get(from + i);
-        if (pte !== undefined) {
-          moved.push([to + i, pte]);
-          this.ptes.delete(from + i);
-        }
-      }
-      for (const [p, pte] of moved) this.ptes.set(p, pte);
-    } else {
-      const moved: Array<[number, Pte]> = [];
-      for (const [p, pte] of this.ptes) if (p >= from && p < from + pages) moved.push([p - from + to, pte]);
-      for (const [p] of moved) this.ptes.delete(p - to + from);
-      for (const [p, pte] of moved) this.ptes.set(p, pte);
-    }
+    if (this.present === 0) return;
+    const moved: Array<[number, Pte]> = [];
+    this.forRange(from, from + pages, (p, pte) => moved.push([p - from + to, pte]));
+    if (moved.length === 0) return;
+    for (const [p] of moved) this.remove(p - to + from);
+    for (const [p, pte] of moved) this.set(p, pte);
+  }
+
+  private remove(page: number): void {
+    const key = Math.floor(page / SLOTS);
+    const b = this.blocks.get(key);
+    if (b === undefined || b[page % SLOTS] === undefined) return;
+    b[page % SLOTS] = undefined;
+    b.used--;
+    this.present--;
+    if (b.used === 0) this.blocks.delete(key);
   }
 
   /** Count present pages and private (anonymous) pages in [start, end). */
   count(start: number, end: number): { rss: number; anon: number } {
     let rss = 0;
     let anon = 0;
-    if (end - start < this.ptes.size) {
-      for (let p = start; p < end; p++) {
-        const pte = this.ptes.get(p);
-        if (pte !== undefined) {
-          rss++;
-          if (pte.anon) anon++;
-        }
-      }
-    } else {
-      for (const [p, pte] of this.ptes) {
-        if (p >= start && p < end) {
-          rss++;
-          if (pte.anon) anon++;
-        }
-      }
-    }
+    this.forRange(start, end, (_p, pte) => {
+      rss++;
+      if (pte.anon) anon++;
+    });
     return { rss, anon };
   }
 
   /** Copy for fork: anonymous frames become shared copy-on-write. */
   cloneRange(into: PageTable, start: number, end: number): void {
-    const copy = (p: number, pte: Pte): void => {
+    this.forRange(start, end, (p, pte) => {
       if (pte.anon) (pte.frame as AnonFrame).refs++;
-      into.ptes.set(p, new Pte(pte.frame, pte.anon));
-    };
-    if (end - start < this.ptes.size) {
-      for (let p = start; p < end; p++) {
-        const pte = this.ptes.get(p);
-        if (pte !== undefined) copy(p, pte);
-      }
-    } else {
-      for (const [p, pte] of this.ptes) if (p >= start && p < end) copy(p, pte);
-    }
+      into.set(p, new Pte(pte.frame, pte.anon));
+    });
   }
 }

@@ -22,7 +22,9 @@ let ownerCounter = 0;
 class Node {
   first = INF;
   last = -1;
+  /** Largest inner gap; valid only when `dirty` is false (recomputed lazily by gap searches). */
   maxGap = 0;
+  dirty = false;
   count = 0;
   constructor(
     public owner: number,
@@ -31,16 +33,42 @@ class Node {
   ) {}
 }
 
+/** Recompute bounds and count of `n` from its items, and mark its gap stale. */
 function summarize(n: Node): void {
   const items = n.items;
   const len = items.length;
+  n.dirty = true;
   if (len === 0) {
     n.first = INF;
     n.last = -1;
-    n.maxGap = 0;
     n.count = 0;
     return;
   }
+  if (n.leaf) {
+    const v = items as Vma[];
+    n.first = v[0].start;
+    n.last = v[len - 1].end;
+    n.count = len;
+  } else {
+    const k = items as Node[];
+    let count = 0;
+    for (let i = 0; i < len; i++) count += k[i].count;
+    n.first = k[0].first;
+    n.last = k[len - 1].last;
+    n.count = count;
+  }
+}
+
+/**
+ * maxGap of `n`, recomputed if stale. Stale nodes are always on paths a write touched,
+ * so a search pays O(fanout · depth) per written path and O(1) elsewhere. A shared
+ * (cloned) node is never stale: trees only write to nodes they own, and clone() settles
+ * gaps before sharing.
+ */
+function ensureGap(n: Node): number {
+  if (!n.dirty) return n.maxGap;
+  const items = n.items;
+  const len = items.length;
   let gap = 0;
   if (n.leaf) {
     const v = items as Vma[];
@@ -48,24 +76,20 @@ function summarize(n: Node): void {
       const g = v[i].start - v[i - 1].end;
       if (g > gap) gap = g;
     }
-    n.first = v[0].start;
-    n.last = v[len - 1].end;
-    n.count = len;
   } else {
     const k = items as Node[];
-    let count = k[0].count;
-    if (k[0].maxGap > gap) gap = k[0].maxGap;
-    for (let i = 1; i < len; i++) {
-      const g = k[i].first - k[i - 1].last;
-      if (g > gap) gap = g;
-      if (k[i].maxGap > gap) gap = k[i].maxGap;
-      count += k[i].count;
+    for (let i = 0; i < len; i++) {
+      const kg = ensureGap(k[i]);
+      if (kg > gap) gap = kg;
+      if (i > 0) {
+        const g = k[i].first - k[i - 1].last;
+        if (g > gap) gap = g;
+      }
     }
-    n.first = k[0].first;
-    n.last = k[len - 1].last;
-    n.count = count;
   }
   n.maxGap = gap;
+  n.dirty = false;
+  return gap;
 }
 
 /** Index of the child that holds (or would hold) a record starting at `page`. */
@@ -95,6 +119,7 @@ export class VmaTree {
 
   /** O(1) copy for fork: both trees copy nodes on their next write. */
   clone(): VmaTree {
+    ensureGap(this.root);
     const t = Object.create(VmaTree.prototype) as VmaTree;
     t.root = this.root;
     t.owner = ++ownerCounter;
@@ -250,14 +275,10 @@ export class VmaTree {
     const v = leaf.items as Vma[];
     const i = v.findIndex((x) => x.start === prev.start);
     if (i < 0) throw new Error(`VmaTree.replace: no VMA at page ${prev.start}`);
-    if (prev.start === next.start) {
-      v[i] = next;
-      this.fixUp(path);
-    } else {
-      v.splice(i, 1);
-      this.fixUp(path);
-      this.insert(next);
-    }
+    // Callers only replace a VMA by one that keeps its place in address order (it
+    // covers free space or part of the old range), so the slot stays the same.
+    v[i] = next;
+    this.fixUp(path);
   }
 
   /**
@@ -315,6 +336,7 @@ export class VmaTree {
     c.first = n.first;
     c.last = n.last;
     c.maxGap = n.maxGap;
+    c.dirty = n.dirty;
     c.count = n.count;
     return c;
   }
@@ -357,7 +379,7 @@ export class VmaTree {
 }
 
 function revSearch(n: Node, len: number, low: number, high: number): number {
-  if (n.maxGap < len) return -1;
+  if (ensureGap(n) < len) return -1;
   if (Math.min(n.last, high) - Math.max(n.first, low) < len) return -1;
   if (n.leaf) {
     const v = n.items as Vma[];
@@ -389,7 +411,7 @@ function revSearch(n: Node, len: number, low: number, high: number): number {
 }
 
 function fwdSearch(n: Node, len: number, low: number, high: number): number {
-  if (n.maxGap < len) return -1;
+  if (ensureGap(n) < len) return -1;
   if (Math.min(n.last, high) - Math.max(n.first, low) < len) return -1;
   if (n.leaf) {
     const v = n.items as Vma[];
