@@ -25,6 +25,8 @@ import { mergeNewRange } from "./vma-merge.js";
 import { Vma } from "./vma.js";
 
 const READ_IMPLIES_EXEC = 0x0400000;
+/** MAX_LFS_FILESIZE in pages: file_mmap_ok() limit for regular files. */
+const MAX_LFS_PAGES = (2n ** 63n - 1n) >> 12n;
 
 /** calc_vm_prot_bits(): PROT_* to VM_*; unknown bits are ignored. */
 export function calcVmProtBits(prot: number): number {
@@ -157,8 +159,8 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
   const lenBytes = pageAlign(a.len);
   if (lenBytes === 0) return -ENOMEM;
   const lenPages = typeof lenBytes === "number" ? lenBytes / 4096 : Number(toBigInt(lenBytes) >> 12n);
-  // offset overflow?
-  if (toBigInt(a.pgoff) + BigInt(lenPages) >= 1n << 64n) return -EOVERFLOW;
+  // offset overflow? (pgoff + pages wrapping 2^64: only possible for huge offsets)
+  if (typeof a.pgoff === "bigint" && a.pgoff + BigInt(lenPages) >= 1n << 64n) return -EOVERFLOW;
   if (mm.mapCount > mm.cfg.maxMapCount) return -ENOMEM;
 
   // __get_unmapped_area()
@@ -189,8 +191,7 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
   if (file !== null) {
     const inode = file.inode;
     // file_mmap_ok(): offset + length within the largest file size (MAX_LFS_FILESIZE).
-    const maxPages = (2n ** 63n - 1n) >> 12n;
-    if (toBigInt(a.pgoff) > maxPages - BigInt(lenPages)) return -EOVERFLOW;
+    if (toBigInt(a.pgoff) > MAX_LFS_PAGES - BigInt(lenPages)) return -EOVERFLOW;
     pgoff = Number(a.pgoff);
     let type = flags & MAP_TYPE;
     let f = flags;

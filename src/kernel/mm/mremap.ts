@@ -221,6 +221,16 @@ function remapMove(mm: Mm, r: Remap): number {
   return res;
 }
 
+/** vrm_overlaps(): end_old > start_new && end_new > start_old, in u64 arithmetic. */
+function rangesOverlap(addr: U64, oldLen: U64, newAddr: U64, newLen: U64): boolean {
+  if (typeof addr === "number" && typeof oldLen === "number" && typeof newAddr === "number" && typeof newLen === "number") {
+    if (addr + oldLen < 2 ** 53) return addr + oldLen > newAddr && newAddr + newLen > addr;
+  }
+  const endOld = (toBigInt(addr) + toBigInt(oldLen)) & ((1n << 64n) - 1n);
+  const endNew = toBigInt(newAddr) + toBigInt(newLen);
+  return endOld > toBigInt(newAddr) && endNew > toBigInt(addr);
+}
+
 /** mremap(old_address, old_size, new_size, flags, new_address): bytes or a negative errno. */
 export function sysMremap(mm: Mm, addrArg: U64, oldLenArg: U64, newLenArg: U64, flagsArg: U64, newAddrArg: U64): number {
   const oldLenU = pageAlign(oldLenArg);
@@ -239,9 +249,7 @@ export function sysMremap(mm: Mm, addrArg: U64, oldLenArg: U64, newLenArg: U64, 
     if (!(flags & MREMAP_MAYMOVE)) return -EINVAL;
     if (flags & MREMAP_DONTUNMAP && oldLenU !== newLenU) return -EINVAL;
     // vrm_overlaps(): end_old > start_new && end_new > start_old, in u64 arithmetic.
-    const endOld = (toBigInt(addrArg) + toBigInt(oldLenU)) & ((1n << 64n) - 1n);
-    const endNew = toBigInt(newAddrArg) + toBigInt(newLenU);
-    if (endOld > toBigInt(newAddrArg) && endNew > toBigInt(addrArg)) return -EINVAL;
+    if (rangesOverlap(addrArg, oldLenU, newAddrArg, newLenU)) return -EINVAL;
     if (mm.mapCount + 2 >= mm.cfg.maxMapCount - 3) return -ENOMEM;
   }
   // Nothing is mapped above TASK_SIZE: a huge address finds no VMA.

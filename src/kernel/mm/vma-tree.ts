@@ -107,6 +107,14 @@ function childFor(kids: Node[], page: number): number {
 export class VmaTree {
   private root: Node;
   private owner: number;
+  /**
+   * The finger: the root-to-leaf path of the last lookup. Syscalls look at neighbouring
+   * VMAs again and again (find, prev, next, replace), so most lookups start from this leaf
+   * instead of the root. Valid until the tree's shape changes (node split or removal,
+   * clone); a leaf's contents changing keeps it valid (its bounds are kept exact).
+   */
+  private readonly fpath: Node[] = [];
+  private fvalid = false;
 
   constructor() {
     this.owner = ++ownerCounter;
@@ -120,17 +128,54 @@ export class VmaTree {
   /** O(1) copy for fork: both trees copy nodes on their next write. */
   clone(): VmaTree {
     ensureGap(this.root);
-    const t = Object.create(VmaTree.prototype) as VmaTree;
+    const t = new VmaTree();
     t.root = this.root;
-    t.owner = ++ownerCounter;
     this.owner = ++ownerCounter;
+    this.fvalid = false;
     return t;
+  }
+
+  /** Descend towards `page`: `key` picks the child (see the three lookups). */
+  private descend(page: number, byLast: boolean, strict: boolean): Node {
+    let n = this.root;
+    const path = this.fpath;
+    path.length = 0;
+    path.push(n);
+    while (!n.leaf) {
+      const k = n.items as Node[];
+      let lo = 0;
+      let hi = k.length - 1;
+      if (byLast) {
+        // first child whose last end lies above page
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (k[mid].last > page) hi = mid;
+          else lo = mid + 1;
+        }
+      } else {
+        // last child whose first start is ≤ page (< page when strict)
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          const f = k[mid].first;
+          if (strict ? f < page : f <= page) lo = mid;
+          else hi = mid - 1;
+        }
+      }
+      n = k[lo];
+      path.push(n);
+    }
+    this.fvalid = true;
+    return n;
+  }
+
+  private fingerLeaf(): Node | null {
+    return this.fvalid ? this.fpath[this.fpath.length - 1] : null;
   }
 
   /** The VMA containing `page`, or null. */
   find(page: number): Vma | null {
-    let n = this.root;
-    while (!n.leaf) n = (n.items as Node[])[childFor(n.items as Node[], page)];
+    let n = this.fingerLeaf();
+    if (n === null || !(n.first <= page && page < n.last)) n = this.descend(page, false, false);
     const v = n.items as Vma[];
     let lo = 0;
     let hi = v.length - 1;
@@ -148,19 +193,9 @@ export class VmaTree {
 
   /** find_vma(): the first VMA ending above `page`, or null. */
   findNext(page: number): Vma | null {
-    let n = this.root;
-    if (n.last <= page) return null;
-    while (!n.leaf) {
-      const k = n.items as Node[];
-      let lo = 0;
-      let hi = k.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (k[mid].last > page) hi = mid;
-        else lo = mid + 1;
-      }
-      n = k[lo];
-    }
+    if (this.root.last <= page) return null;
+    let n = this.fingerLeaf();
+    if (n === null || !(n.first <= page && page < n.last)) n = this.descend(page, true, false);
     const v = n.items as Vma[];
     let lo = 0;
     let hi = v.length - 1;
@@ -174,19 +209,9 @@ export class VmaTree {
 
   /** The last VMA starting below `page` (vma_prev of a position), or null. */
   findPrev(page: number): Vma | null {
-    let n = this.root;
-    if (n.first >= page) return null;
-    while (!n.leaf) {
-      const k = n.items as Node[];
-      let lo = 0;
-      let hi = k.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (k[mid].first < page) lo = mid;
-        else hi = mid - 1;
-      }
-      n = k[lo];
-    }
+    if (this.root.first >= page) return null;
+    let n = this.fingerLeaf();
+    if (n === null || !(n.first < page && page <= n.last)) n = this.descend(page, false, true);
     const v = n.items as Vma[];
     let lo = 0;
     let hi = v.length - 1;
@@ -255,6 +280,7 @@ export class VmaTree {
       else hi = mid;
     }
     v.splice(i, 0, vma);
+    for (const n of path) n.count++;
     this.fixUp(path);
   }
 
@@ -262,9 +288,10 @@ export class VmaTree {
     const path = this.writablePath(vma.start);
     const leaf = path[path.length - 1];
     const v = leaf.items as Vma[];
-    const i = v.findIndex((x) => x.start === vma.start);
+    const i = indexOfStart(v, vma.start);
     if (i < 0) throw new Error(`VmaTree.remove: no VMA at page ${vma.start}`);
     v.splice(i, 1);
+    for (const n of path) n.count--;
     this.fixUp(path);
   }
 
@@ -273,7 +300,7 @@ export class VmaTree {
     const path = this.writablePath(prev.start);
     const leaf = path[path.length - 1];
     const v = leaf.items as Vma[];
-    const i = v.findIndex((x) => x.start === prev.start);
+    const i = indexOfStart(v, prev.start);
     if (i < 0) throw new Error(`VmaTree.replace: no VMA at page ${prev.start}`);
     // Callers only replace a VMA by one that keeps its place in address order (it
     // covers free space or part of the old range), so the slot stays the same.
@@ -314,8 +341,16 @@ export class VmaTree {
 
   /** Root-to-leaf path towards `page`, every node owned (copied if shared). */
   private writablePath(page: number): Node[] {
+    const leaf = this.fingerLeaf();
+    if (leaf !== null && leaf.first <= page && page < leaf.last && this.fpath[0] === this.root) {
+      let owned = true;
+      for (const n of this.fpath) if (n.owner !== this.owner) owned = false;
+      if (owned) return this.fpath;
+    }
     if (this.root.owner !== this.owner) this.root = this.copyNode(this.root);
-    const path: Node[] = [this.root];
+    const path = this.fpath;
+    path.length = 0;
+    path.push(this.root);
     let n = this.root;
     while (!n.leaf) {
       const kids = n.items as Node[];
@@ -328,6 +363,7 @@ export class VmaTree {
       path.push(k);
       n = k;
     }
+    this.fvalid = true;
     return path;
   }
 
@@ -341,12 +377,13 @@ export class VmaTree {
     return c;
   }
 
-  /** Restore node sizes and summaries from the leaf of `path` up to the root. */
+  /** Restore node sizes and bounds from the leaf of `path` up to the root. */
   private fixUp(path: Node[]): void {
     for (let d = path.length - 1; d >= 0; d--) {
       const n = path[d];
       const parent = d > 0 ? path[d - 1] : null;
       if (n.items.length > MAX_ITEMS) {
+        this.fvalid = false;
         const half = n.items.length >> 1;
         const right = new Node(this.owner, n.leaf, n.items.splice(half) as Vma[] | Node[]);
         summarize(right);
@@ -360,21 +397,53 @@ export class VmaTree {
           return;
         }
       } else if (n.items.length === 0 && parent) {
+        this.fvalid = false;
         const kids = parent.items as Node[];
         kids.splice(kids.indexOf(n), 1);
-        continue;
       } else {
-        summarize(n);
+        bounds(n);
       }
     }
     // Collapse a root left with one child.
     while (!this.root.leaf && this.root.items.length === 1) {
+      this.fvalid = false;
       const only = (this.root.items as Node[])[0];
       this.root = only.owner === this.owner ? only : this.copyNode(only);
     }
     if (!this.root.leaf && this.root.items.length === 0) {
+      this.fvalid = false;
       this.root = new Node(this.owner, true, []);
     }
+  }
+}
+
+function indexOfStart(v: Vma[], start: number): number {
+  let lo = 0;
+  let hi = v.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = v[mid].start;
+    if (s === start) return mid;
+    if (s < start) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Refresh first/last of `n` (count is kept incrementally) and mark its gap stale. */
+function bounds(n: Node): void {
+  const items = n.items;
+  const len = items.length;
+  n.dirty = true;
+  if (len === 0) {
+    n.first = INF;
+    n.last = -1;
+  } else if (n.leaf) {
+    n.first = (items as Vma[])[0].start;
+    n.last = (items as Vma[])[len - 1].end;
+  } else {
+    n.first = (items as Node[])[0].first;
+    n.last = (items as Node[])[len - 1].last;
   }
 }
 
