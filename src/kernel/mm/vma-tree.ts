@@ -113,8 +113,11 @@ export class VmaTree {
    * instead of the root. Valid until the tree's shape changes (node split or removal,
    * clone); a leaf's contents changing keeps it valid (its bounds are kept exact).
    */
-  private readonly fpath: Node[] = [];
+  private fpath: Node[] = [];
   private fvalid = false;
+  /** The finger before the current one (mremap works at a source and a destination). */
+  private fpath2: Node[] = [];
+  private fvalid2 = false;
 
   constructor() {
     this.owner = ++ownerCounter;
@@ -132,12 +135,14 @@ export class VmaTree {
     t.root = this.root;
     this.owner = ++ownerCounter;
     this.fvalid = false;
+    this.fvalid2 = false;
     return t;
   }
 
   /** Descend towards `page`: `key` picks the child (see the three lookups). */
   private descend(page: number, byLast: boolean, strict: boolean): Node {
     let n = this.root;
+    this.swapFingers();
     const path = this.fpath;
     path.length = 0;
     path.push(n);
@@ -168,14 +173,43 @@ export class VmaTree {
     return n;
   }
 
-  private fingerLeaf(): Node | null {
-    return this.fvalid ? this.fpath[this.fpath.length - 1] : null;
+  private swapFingers(): void {
+    const p = this.fpath;
+    this.fpath = this.fpath2;
+    this.fpath2 = p;
+    const v = this.fvalid;
+    this.fvalid = this.fvalid2;
+    this.fvalid2 = v;
+  }
+
+  /**
+   * The current finger's leaf if it holds `page` by the given test, else the previous
+   * finger's (which then becomes current), else null.
+   */
+  private fingerFor(page: number, mode: 0 | 1): Node | null {
+    if (this.fvalid) {
+      const n = this.fpath[this.fpath.length - 1];
+      if (mode === 0 ? n.first <= page && page < n.last : n.first < page && page <= n.last) return n;
+    }
+    if (this.fvalid2) {
+      const n = this.fpath2[this.fpath2.length - 1];
+      if (mode === 0 ? n.first <= page && page < n.last : n.first < page && page <= n.last) {
+        this.swapFingers();
+        return n;
+      }
+    }
+    return null;
+  }
+
+  private invalidateFingers(): void {
+    this.fvalid = false;
+    this.fvalid2 = false;
   }
 
   /** The VMA containing `page`, or null. */
   find(page: number): Vma | null {
-    let n = this.fingerLeaf();
-    if (n === null || !(n.first <= page && page < n.last)) n = this.descend(page, false, false);
+    let n = this.fingerFor(page, 0);
+    if (n === null) n = this.descend(page, false, false);
     const v = n.items as Vma[];
     let lo = 0;
     let hi = v.length - 1;
@@ -194,8 +228,8 @@ export class VmaTree {
   /** find_vma(): the first VMA ending above `page`, or null. */
   findNext(page: number): Vma | null {
     if (this.root.last <= page) return null;
-    let n = this.fingerLeaf();
-    if (n === null || !(n.first <= page && page < n.last)) n = this.descend(page, true, false);
+    let n = this.fingerFor(page, 0);
+    if (n === null) n = this.descend(page, true, false);
     const v = n.items as Vma[];
     let lo = 0;
     let hi = v.length - 1;
@@ -210,8 +244,8 @@ export class VmaTree {
   /** The last VMA starting below `page` (vma_prev of a position), or null. */
   findPrev(page: number): Vma | null {
     if (this.root.first >= page) return null;
-    let n = this.fingerLeaf();
-    if (n === null || !(n.first < page && page <= n.last)) n = this.descend(page, false, true);
+    let n = this.fingerFor(page, 1);
+    if (n === null) n = this.descend(page, false, true);
     const v = n.items as Vma[];
     let lo = 0;
     let hi = v.length - 1;
@@ -341,12 +375,14 @@ export class VmaTree {
 
   /** Root-to-leaf path towards `page`, every node owned (copied if shared). */
   private writablePath(page: number): Node[] {
-    const leaf = this.fingerLeaf();
-    if (leaf !== null && leaf.first <= page && page < leaf.last && this.fpath[0] === this.root) {
+    const leaf = this.fingerFor(page, 0);
+    if (leaf !== null && this.fpath[0] === this.root) {
       let owned = true;
       for (const n of this.fpath) if (n.owner !== this.owner) owned = false;
       if (owned) return this.fpath;
     }
+    // Copying nodes leaves any other finger pointing at the shared originals: drop both.
+    this.invalidateFingers();
     if (this.root.owner !== this.owner) this.root = this.copyNode(this.root);
     const path = this.fpath;
     path.length = 0;
@@ -383,7 +419,7 @@ export class VmaTree {
       const n = path[d];
       const parent = d > 0 ? path[d - 1] : null;
       if (n.items.length > MAX_ITEMS) {
-        this.fvalid = false;
+        this.invalidateFingers();
         const half = n.items.length >> 1;
         const right = new Node(this.owner, n.leaf, n.items.splice(half) as Vma[] | Node[]);
         summarize(right);
@@ -397,7 +433,7 @@ export class VmaTree {
           return;
         }
       } else if (n.items.length === 0 && parent) {
-        this.fvalid = false;
+        this.invalidateFingers();
         const kids = parent.items as Node[];
         kids.splice(kids.indexOf(n), 1);
       } else {
@@ -406,12 +442,12 @@ export class VmaTree {
     }
     // Collapse a root left with one child.
     while (!this.root.leaf && this.root.items.length === 1) {
-      this.fvalid = false;
+      this.invalidateFingers();
       const only = (this.root.items as Node[])[0];
       this.root = only.owner === this.owner ? only : this.copyNode(only);
     }
     if (!this.root.leaf && this.root.items.length === 0) {
-      this.fvalid = false;
+      this.invalidateFingers();
       this.root = new Node(this.owner, true, []);
     }
   }
