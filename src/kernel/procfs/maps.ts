@@ -13,7 +13,6 @@ import type { Vma } from "../mm/vma.js";
 import { VMFLAG_MNEMONICS, VM_EXEC, VM_LOCKED, VM_MAYSHARE, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
 
 const hex8 = (n: number) => n.toString(16).padStart(8, "0");
-const hex2 = (s: string) => s;
 
 /** The fixed `[vsyscall]` line printed after every VMA (the gate VMA, not in the tree). */
 export const VSYSCALL_LINE = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]";
@@ -33,17 +32,38 @@ export function vmaName(mm: Mm, v: Vma): string {
   return "";
 }
 
+export interface MapsFields {
+  start: number; // bytes
+  end: number; // bytes
+  perms: string;
+  offset: number; // bytes
+  dev: string; // "fe:00"
+  ino: number;
+  name: string;
+}
+
+/**
+ * show_vma_header_prefix() + show_map_vma(): addresses and offset in hex with at least 8
+ * digits, one space after the inode, and a name padded to start at column 73.
+ */
+export function formatMapsLine(f: MapsFields): string {
+  const line = `${hex8(f.start)}-${hex8(f.end)} ${f.perms} ${hex8(f.offset)} ${f.dev} ${f.ino} `;
+  return f.name === "" ? line : `${line.padEnd(72, " ")} ${f.name}`;
+}
+
 /** One /proc/PID/maps line. */
 export function mapsLine(mm: Mm, v: Vma): string {
   const perms =
     (v.flags & VM_READ ? "r" : "-") + (v.flags & VM_WRITE ? "w" : "-") + (v.flags & VM_EXEC ? "x" : "-") + (v.flags & VM_MAYSHARE ? "s" : "p");
-  const offset = v.file !== null ? v.pgoff * 4096 : 0;
-  const dev = v.file !== null ? hex2(v.file.inode.dev) : "00:00";
-  const ino = v.file !== null ? v.file.inode.ino : 0;
-  let line = `${hex8(v.start * 4096)}-${hex8(v.end * 4096)} ${perms} ${hex8(offset)} ${dev} ${ino} `;
-  const name = vmaName(mm, v);
-  if (name !== "") line = `${line.padEnd(72, " ")} ${name}`;
-  return line;
+  return formatMapsLine({
+    start: v.start * 4096,
+    end: v.end * 4096,
+    perms,
+    offset: v.file !== null ? v.pgoff * 4096 : 0,
+    dev: v.file !== null ? v.file.inode.dev : "00:00",
+    ino: v.file !== null ? v.file.inode.ino : 0,
+    name: vmaName(mm, v),
+  });
 }
 
 /** The whole /proc/PID/maps text (with `[vsyscall]` unless the config has none). */
@@ -90,7 +110,8 @@ export function smapsCounters(mm: Mm, v: Vma): SmapsCounters {
   };
 }
 
-const field = (label: string, kb: number) => `${label.padEnd(16, " ")}${String(kb).padStart(8, " ")} kB`;
+/** One smaps counter line: label padded to 16 columns, value right-aligned in 8. */
+export const smapsField = (label: string, kb: number) => `${label.padEnd(16, " ")}${String(kb).padStart(8, " ")} kB`;
 
 /** /proc/PID/smaps text. */
 export function procSmaps(mm: Mm): string {
@@ -99,28 +120,28 @@ export function procSmaps(mm: Mm): string {
     const c = smapsCounters(mm, v);
     out.push(
       mapsLine(mm, v),
-      field("Size:", c.sizeKb),
-      field("KernelPageSize:", 4),
-      field("MMUPageSize:", 4),
-      field("Rss:", c.rssKb),
-      field("Pss:", c.pssKb),
-      field("Pss_Dirty:", c.privateDirtyKb),
-      field("Shared_Clean:", 0),
-      field("Shared_Dirty:", 0),
-      field("Private_Clean:", c.privateCleanKb),
-      field("Private_Dirty:", c.privateDirtyKb),
-      field("Referenced:", c.rssKb),
-      field("Anonymous:", c.anonKb),
-      field("KSM:", 0),
-      field("LazyFree:", 0),
-      field("AnonHugePages:", 0),
-      field("ShmemPmdMapped:", 0),
-      field("FilePmdMapped:", 0),
-      field("Shared_Hugetlb:", 0),
+      smapsField("Size:", c.sizeKb),
+      smapsField("KernelPageSize:", 4),
+      smapsField("MMUPageSize:", 4),
+      smapsField("Rss:", c.rssKb),
+      smapsField("Pss:", c.pssKb),
+      smapsField("Pss_Dirty:", c.privateDirtyKb),
+      smapsField("Shared_Clean:", 0),
+      smapsField("Shared_Dirty:", 0),
+      smapsField("Private_Clean:", c.privateCleanKb),
+      smapsField("Private_Dirty:", c.privateDirtyKb),
+      smapsField("Referenced:", c.rssKb),
+      smapsField("Anonymous:", c.anonKb),
+      smapsField("KSM:", 0),
+      smapsField("LazyFree:", 0),
+      smapsField("AnonHugePages:", 0),
+      smapsField("ShmemPmdMapped:", 0),
+      smapsField("FilePmdMapped:", 0),
+      smapsField("Shared_Hugetlb:", 0),
       `Private_Hugetlb: ${String(0).padStart(7, " ")} kB`,
-      field("Swap:", 0),
-      field("SwapPss:", 0),
-      field("Locked:", c.lockedKb),
+      smapsField("Swap:", 0),
+      smapsField("SwapPss:", 0),
+      smapsField("Locked:", c.lockedKb),
       `THPeligible:    ${String(c.thpEligible ? 1 : 0).padStart(8, " ")}`,
       `VmFlags: ${vmFlagNames(v).map((n) => `${n} `).join("")}`,
     );
