@@ -4,6 +4,7 @@
 //                     fresh `executor --child` so every program starts from the same layout;
 //   child (--child):  reads its ops from stdin, runs them with raw syscalls and reports results,
 //                     /proc/self/maps and a digest of /proc/self/smaps.
+// A third, separate mode, `--kbench FILE`, replays a kbench trace for benchmarks (see kbench_main).
 // The child must not change its own address space except through the program's ops, so after
 // parsing it uses only static buffers, raw syscalls and raw write(2) (no stdio, no malloc).
 #define _GNU_SOURCE
@@ -16,8 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -718,7 +722,311 @@ static void run_program(const char *name, const char *text, size_t len) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// kbench mode: `executor --kbench FILE [--maps-out OUT]` replays a kbench trace (the plain-text
+// format of ../shared/traces/kbench, described in the trace's own header) on the live kernel
+// and prints one JSON line {"ops":N,"seconds":S,"mismatches":M}: N timed ops, the wall time of
+// the timed loop alone, and how many results differ from the recorded ones. It shares nothing
+// with the program protocol above except the raw syscall helpers. The trace is parsed whole into
+// an mmap'ed array before the arena is reserved and before the clock starts; the loop does no
+// allocation and no I/O. With --maps-out, the arena's /proc/self/maps lines (guards included)
+// are written to OUT afterwards, preceded by "# arena_base 0x...".
+enum kb_kind { KB_MMAP, KB_MUNMAP, KB_MPROTECT, KB_MSEAL, KB_MREMAP, KB_MADVISE, KB_TOUCH };
+
+#define KB_SEGV (-100000L)  // recorded/observed "SEGV" (a touch that faulted)
+
+struct kb_rec {
+  uint32_t off, len, arg;  // byte offsets/lengths from the arena base
+  uint32_t line;           // 1-based line in the trace file, for mismatch reports
+  uint8_t kind, prot;
+  long ret;  // recorded: 0, an offset from the base (mmap/mremap), -errno, or KB_SEGV
+};
+
+static const char *kb_file;
+static unsigned long kb_lineno;
+
+static void kb_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void kb_fail(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  if (kb_lineno) fprintf(stderr, "executor --kbench: %s:%lu: ", kb_file, kb_lineno);
+  else fprintf(stderr, "executor --kbench: %s: ", kb_file);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  exit(2);
+}
+
+// A hex number with an optional 0x prefix (the trace writes "0" for zero, "0x..." otherwise),
+// below 2^32 (the arena is 128 MiB).
+static uint32_t kb_hex(const char *s, const char *what) {
+  if (s[0] == '0' && s[1] == 'x') s += 2;
+  if (!*s) kb_fail("bad %s '%s'", what, s);
+  unsigned long v = 0;
+  for (const char *p = s; *p; p++) {
+    int d;
+    if (*p >= '0' && *p <= '9') d = *p - '0';
+    else if (*p >= 'a' && *p <= 'f') d = *p - 'a' + 10;
+    else kb_fail("bad %s '%s'", what, s);
+    v = (v << 4) | (unsigned long)d;
+    if (v > 0xffffffffUL) kb_fail("%s '%s' out of range", what, s);
+  }
+  return (uint32_t)v;
+}
+
+static long kb_errno(const char *name) {
+  for (int e = 1; e < 4096; e++) {
+    const char *n = strerrorname_np(e);
+    if (n && strcmp(n, name) == 0) return e;
+  }
+  kb_fail("unknown errno name '%s'", name);
+}
+
+static int kb_prot(const char *s) {
+  if (strcmp(s, "NONE") == 0) return PROT_NONE;
+  if (strcmp(s, "R") == 0) return PROT_READ;
+  if (strcmp(s, "RW") == 0) return PROT_READ | PROT_WRITE;
+  kb_fail("bad PROT '%s' (NONE, R or RW)", s);
+}
+
+static void kb_expect(const char *tok, const char *want, const char *col) {
+  if (strcmp(tok, want) != 0) kb_fail("column %s is '%s', expected '%s'", col, tok, want);
+}
+
+static void kb_parse_line(char *line, struct kb_rec *r) {
+  char *tok[8];
+  int nt = 0;
+  for (char *p = line; *p;) {
+    while (*p == ' ' || *p == '\t' || *p == '\r') *p++ = 0;
+    if (!*p) break;
+    if (nt == 8) kb_fail("more than 7 columns");
+    tok[nt++] = p;
+    while (*p && *p != ' ' && *p != '\t' && *p != '\r') p++;
+  }
+  if (nt != 7) kb_fail("%d columns, expected 7 (op off len prot flags arg ret)", nt);
+  static const char *const names[] = {"mmap", "munmap", "mprotect", "mseal", "mremap", "madvise", "touch"};
+  int k = -1;
+  for (int i = 0; i < 7; i++)
+    if (strcmp(tok[0], names[i]) == 0) k = i;
+  if (k < 0) kb_fail("unknown op '%s'", tok[0]);
+  memset(r, 0, sizeof *r);
+  r->kind = (uint8_t)k;
+  r->line = (uint32_t)kb_lineno;
+  r->off = kb_hex(tok[1], "offset");
+  r->len = kb_hex(tok[2], "length");
+  const char *flags = "-", *prot = "-", *arg = "-";
+  switch (k) {
+    case KB_MMAP: flags = "FIXED|PRIVATE|ANONYMOUS"; prot = NULL; break;
+    case KB_MPROTECT: prot = NULL; break;
+    case KB_MSEAL: flags = "0"; break;
+    case KB_MREMAP: flags = "MAYMOVE|FIXED"; arg = NULL; break;
+    case KB_MADVISE: flags = "DONTNEED"; break;
+    default: break;
+  }
+  if (prot) kb_expect(tok[3], prot, "prot");
+  else r->prot = (uint8_t)kb_prot(tok[3]);
+  kb_expect(tok[4], flags, "flags");
+  if (arg) kb_expect(tok[5], arg, "arg");
+  else r->arg = kb_hex(tok[5], "arg");
+  const char *ret = tok[6];
+  if (strcmp(ret, "SEGV") == 0) {
+    if (k != KB_TOUCH) kb_fail("SEGV recorded for a %s", tok[0]);
+    r->ret = KB_SEGV;
+  } else if (ret[0] == '-') {
+    r->ret = -kb_errno(ret + 1);
+  } else {
+    r->ret = (long)kb_hex(ret, "ret");
+  }
+}
+
+static sigjmp_buf kb_jb;
+static volatile sig_atomic_t kb_armed;
+
+static void kb_on_fault(int sig, siginfo_t *si, void *uc) {
+  (void)si;
+  (void)uc;
+  if (!kb_armed) {  // not a touch: die with the real signal
+    signal(sig, SIG_DFL);
+    return;
+  }
+  kb_armed = 0;
+  siglongjmp(kb_jb, 1);
+}
+
+// One byte written to each page of [p, p+len): 0, or KB_SEGV if an access faulted. The jump
+// buffer does not save the signal mask (no sigprocmask per touch); SA_NODEFER keeps SIGSEGV
+// unblocked while the handler runs, so jumping out of it leaves the mask as it was.
+static unsigned long kb_touch_at, kb_touch_end;  // statics: nothing live across sigsetjmp
+
+static __attribute__((noinline)) void kb_touch_pages(void) {
+  for (unsigned long q = kb_touch_at; q < kb_touch_end; q += PAGE) *(volatile char *)q = 1;
+}
+
+static long kb_touch(unsigned long p, unsigned long len) {
+  kb_touch_at = p;
+  kb_touch_end = p + len;
+  if (sigsetjmp(kb_jb, 0)) return KB_SEGV;
+  kb_armed = 1;
+  kb_touch_pages();
+  kb_armed = 0;
+  return 0;
+}
+
+static inline long kb_run(const struct kb_rec *r, unsigned long base) {
+  unsigned long a = base + r->off;
+  long x;
+  switch (r->kind) {
+    case KB_MMAP:
+      x = raw6(SYS_mmap, (long)a, r->len, r->prot, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      return is_err(x) ? x : x - (long)base;
+    case KB_MUNMAP:
+      return raw2(SYS_munmap, a, r->len);
+    case KB_MPROTECT:
+      return raw3(SYS_mprotect, a, r->len, r->prot);
+    case KB_MSEAL:
+      return raw3(SYS_mseal, a, r->len, 0);
+    case KB_MREMAP:
+      x = raw6(SYS_mremap, (long)a, r->len, r->len, MREMAP_MAYMOVE | MREMAP_FIXED, (long)(base + r->arg), 0);
+      return is_err(x) ? x : x - (long)base;
+    case KB_MADVISE:
+      return raw3(SYS_madvise, a, r->len, MADV_DONTNEED);
+    default:
+      return kb_touch(a, r->len);
+  }
+}
+
+static void kb_print_ret(FILE *f, long v) {
+  if (v == KB_SEGV) fputs("SEGV", f);
+  else if (v < 0) fprintf(f, "-%s", strerrorname_np((int)-v) ? strerrorname_np((int)-v) : "E?");
+  else fprintf(f, "0x%lx", (unsigned long)v);
+}
+
+static int kbench_main(const char *file, const char *maps_out) {
+  kb_file = file;
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) kb_fail("%s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) kb_fail("%s", strerror(errno));
+  size_t size = (size_t)st.st_size;
+  // The whole text, NUL-terminated, in anonymous memory so that lines can be split in place.
+  char *text = mmap(NULL, size + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (text == MAP_FAILED) kb_fail("mmap: %s", strerror(errno));
+  for (size_t got = 0; got < size;) {
+    ssize_t r = read(fd, text + got, size - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) kb_fail("read: %s", strerror(errno));
+    if (r == 0) kb_fail("file shrank while being read");
+    got += (size_t)r;
+  }
+  close(fd);
+  if (size >= 2 && (unsigned char)text[0] == 0x1f && (unsigned char)text[1] == 0x8b)
+    kb_fail("gzip-compressed; give the plain text (zcat it first)");
+  unsigned long nlines = 1;
+  for (size_t i = 0; i < size; i++) nlines += text[i] == '\n';
+  struct kb_rec *recs = mmap(NULL, nlines * sizeof *recs, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (recs == MAP_FAILED) kb_fail("mmap: %s", strerror(errno));
+
+  unsigned long arena = 0x8000000UL, setup = 0, n = 0;
+  long timed = -1;
+  char *p = text, *end = text + size;
+  while (p < end) {
+    char *nl = memchr(p, '\n', (size_t)(end - p));
+    if (!nl) nl = end;
+    *nl = 0;
+    kb_lineno++;
+    if (kb_lineno == 1 && strncmp(p, "# kbench trace v1", 17) != 0) kb_fail("not a kbench trace (expected '# kbench trace v1')");
+    if (p[0] == '#') {
+      unsigned long v, w;
+      if (sscanf(p, "# arena: %lx bytes", &v) == 1) {
+        if (v == 0 || v % PAGE || v > 0xffffffffUL) kb_fail("bad arena size");
+        arena = v;
+      }
+      if (sscanf(p, "# setup ops (untimed): %lu; timed ops: %lu", &v, &w) == 2) {
+        setup = v;
+        timed = (long)w;
+      }
+    } else if (p[0] != 0) {
+      kb_parse_line(p, &recs[n++]);
+    }
+    p = nl + 1;
+  }
+  if (kb_lineno == 0) kb_fail("empty file, not a kbench trace");
+  kb_lineno = 0;
+  // Every op stays inside the arena: a corrupt line must not unmap the executor itself.
+  for (unsigned long i = 0; i < n; i++) {
+    const struct kb_rec *r = &recs[i];
+    kb_lineno = r->line;
+    if ((unsigned long)r->off + r->len > arena || (r->kind == KB_MREMAP && (unsigned long)r->arg + r->len > arena))
+      kb_fail("op reaches outside the 0x%lx-byte arena", arena);
+  }
+  kb_lineno = 0;
+  if (setup > n) kb_fail("the header announces %lu setup ops but the trace has %lu ops", setup, n);
+  if (timed >= 0 && (unsigned long)timed != n - setup)
+    kb_fail("the header announces %ld timed ops but the trace has %lu", timed, n - setup);
+
+  // The arena, flanked by two 1-page PROT_NONE MAP_NORESERVE guards (different flags, so
+  // nothing in the arena merges with them or with anything beyond them).
+  char *g = mmap(NULL, arena + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (g == MAP_FAILED) kb_fail("reserving the arena: %s", strerror(errno));
+  unsigned long base = (unsigned long)g + PAGE;
+  if (mmap((void *)base, arena, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+    kb_fail("mapping the arena: %s", strerror(errno));
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = kb_on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSEGV, &sa, NULL) != 0 || sigaction(SIGBUS, &sa, NULL) != 0) kb_fail("sigaction failed");
+
+  enum { KB_SHOW = 10 };
+  unsigned long mism = 0, shown_i[KB_SHOW];
+  long shown_got[KB_SHOW];
+  for (unsigned long i = 0; i < setup; i++) {
+    long got = kb_run(&recs[i], base);
+    if (got != recs[i].ret && mism++ < KB_SHOW) shown_i[mism - 1] = i, shown_got[mism - 1] = got;
+  }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (unsigned long i = setup; i < n; i++) {
+    long got = kb_run(&recs[i], base);
+    if (__builtin_expect(got != recs[i].ret, 0) && mism++ < KB_SHOW) shown_i[mism - 1] = i, shown_got[mism - 1] = got;
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+  for (unsigned long j = 0; j < mism && j < KB_SHOW; j++) {
+    const struct kb_rec *r = &recs[shown_i[j]];
+    fprintf(stderr, "executor --kbench: %s:%u: recorded ", file, r->line);
+    kb_print_ret(stderr, r->ret);
+    fputs(", got ", stderr);
+    kb_print_ret(stderr, shown_got[j]);
+    fputc('\n', stderr);
+  }
+  if (maps_out) {
+    FILE *in = fopen("/proc/self/maps", "r"), *out = fopen(maps_out, "w");
+    if (!in || !out) kb_fail("--maps-out: %s", strerror(errno));
+    fprintf(out, "# arena_base 0x%lx  arena_len 0x%lx\n", base, arena);
+    char *l = NULL;
+    size_t cap = 0;
+    while (getline(&l, &cap, in) != -1) {
+      unsigned long s, e;
+      if (sscanf(l, "%lx-%lx", &s, &e) == 2 && s >= base - PAGE && e <= base + arena + PAGE) fputs(l, out);
+    }
+    fclose(in);
+    if (fclose(out) != 0) kb_fail("--maps-out: %s", strerror(errno));
+  }
+  printf("{\"ops\":%lu,\"seconds\":%.6f,\"mismatches\":%lu}\n", n - setup, seconds, mism);
+  return fflush(stdout) == 0 ? 0 : 3;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "--kbench") == 0) {
+    if (argc == 3) return kbench_main(argv[2], NULL);
+    if (argc == 5 && strcmp(argv[3], "--maps-out") == 0) return kbench_main(argv[2], argv[4]);
+    fprintf(stderr, "usage: executor --kbench FILE [--maps-out OUT]\n");
+    return 2;
+  }
   if (argc == 2 && strcmp(argv[1], "--child") == 0) return child_main();
 
   // Pin ADDR_NO_RANDOMIZE (inherited by every child) by re-executing once; the marker
