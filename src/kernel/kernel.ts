@@ -80,12 +80,12 @@ export class Kernel {
     return { ret: BigInt(r) };
   }
 
-  /** open(path, oflags) into the process's fd table (lowest free fd ≥ 3). */
+  /** open(path, oflags) into the process's fd table (lowest free fd, as alloc_fd()). */
   open(pid: number, path: string, oflags: number, truncateTo?: number): SysResult {
     if (truncateTo !== undefined && truncateTo >= 0) this.vfs.truncate(path, truncateTo);
     const f = this.vfs.open(path, oflags);
     if (typeof f === "number") return { errno: -f, name: errnoName(-f) };
-    const fd = this.process(pid).files.install(f, 3);
+    const fd = this.process(pid).files.install(f, 0);
     return { ret: BigInt(fd) };
   }
 

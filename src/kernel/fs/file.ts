@@ -16,6 +16,12 @@ export interface Inode {
   readonly noexec: boolean;
   /** Shared anonymous memory (shmem "/dev/zero (deleted)"): offsets are per object. */
   readonly shmem: boolean;
+  /**
+   * The /dev/zero character device: a private mapping of it is anonymous memory that
+   * still names the device (mmap_zero(): vma_set_anonymous() keeps vm_file); a shared
+   * one becomes shmem.
+   */
+  readonly zeroDevice: boolean;
   readonly deleted: boolean;
   /** Page cache: file page index → frame. */
   readonly cache: Map<number, CacheFrame>;
@@ -40,7 +46,7 @@ export function openFile(inode: Inode, readable: boolean, writable: boolean): Op
 
 export function makeInode(
   path: string,
-  opts: { dev?: string; ino: number; size: number; regular?: boolean; noexec?: boolean; shmem?: boolean; deleted?: boolean },
+  opts: { dev?: string; ino: number; size: number; regular?: boolean; noexec?: boolean; shmem?: boolean; deleted?: boolean; zeroDevice?: boolean },
 ): Inode {
   return {
     dev: opts.dev ?? "00:00",
@@ -50,6 +56,7 @@ export function makeInode(
     regular: opts.regular ?? true,
     noexec: opts.noexec ?? false,
     shmem: opts.shmem ?? false,
+    zeroDevice: opts.zeroDevice ?? false,
     deleted: opts.deleted ?? false,
     cache: new Map(),
   };

@@ -12,6 +12,8 @@ export interface FileFacts {
   size: number;
   regular?: boolean;
   noexec?: boolean;
+  /** The path is the /dev/zero character device (1:5). */
+  zeroDevice?: boolean;
 }
 
 export type Resolver = (path: string) => FileFacts | null;
@@ -31,7 +33,7 @@ export class Vfs {
     if (inode === undefined) {
       const facts = this.resolver(path);
       if (facts === null) return null;
-      inode = makeInode(path, { dev: facts.dev, ino: facts.ino, size: facts.size, regular: facts.regular ?? true, noexec: facts.noexec ?? false });
+      inode = makeInode(path, { dev: facts.dev, ino: facts.ino, size: facts.size, regular: facts.regular ?? true, noexec: facts.noexec ?? false, zeroDevice: facts.zeroDevice ?? false });
       this.inodes.set(path, inode);
     }
     return inode;

@@ -4,6 +4,7 @@
 import { VM_EXEC, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
 import { faultPage, readByte, writeByte } from "./fault.js";
 import type { Mm } from "./mm.js";
+import { expandStackFor } from "./stack.js";
 import type { Vma } from "./vma.js";
 
 export type AccessKind = "touch" | "rtouch" | "write" | "read";
@@ -30,16 +31,17 @@ export function userAccess(mm: Mm, addr: number, len: number, kind: AccessKind, 
   while (pos < end) {
     const page = Math.floor(pos / 4096);
     const pageEnd = Math.min(end, (page + 1) * 4096);
-    let vma = mm.tree.find(page);
+    let vma = mm.tree.find(page) ?? expandStackFor(mm, page);
     const write = kind === "touch" || kind === "write";
     const fault = (signal: "SEGV" | "BUS"): AccessResult => ({ ok: false, signal, offset: pos - addr });
     if (vma === null || mm.pt.guards.has(page)) return fault("SEGV");
-    // touch reads before it writes: both checks apply.
+    // touch reads before it writes: the read fault happens even when the write then fails.
     if (!permits(vma, false)) return fault("SEGV");
-    if (write && !permits(vma, true)) return fault("SEGV");
+    if (kind === "write" && !permits(vma, true)) return fault("SEGV");
     const r = faultPage(mm, vma, page, false);
     if (r === null) return fault("BUS");
     vma = r;
+    if (write && !permits(vma, true)) return fault("SEGV");
     if (write) {
       const w = faultPage(mm, vma, page, true);
       if (w === null) return fault("BUS");

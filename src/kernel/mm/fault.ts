@@ -71,7 +71,7 @@ function fileFrame(vma: Vma, page: number): CacheFrame | null {
 export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
   const pte = mm.pt.get(page);
   const isPrivate = (vma.flags & VM_SHARED) === 0;
-  if (vma.file !== null) {
+  if (vma.file !== null && !vma.file.inode.zeroDevice) {
     if (pte === undefined) {
       const f = fileFrame(vma, page);
       if (f === null) return null;

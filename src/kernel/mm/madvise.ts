@@ -227,8 +227,9 @@ function madvisePopulate(mm: Mm, start: number, end: number, write: boolean): nu
   while (p < end) {
     const vma = mm.tree.find(p);
     if (vma === null) return -ENOMEM;
+    // check_vma_flags() without FOLL_FORCE; FOLL_MADV_POPULATE turns its failure into EINVAL.
     if (vma.flags & (F.VM_IO | F.VM_PFNMAP)) return -EINVAL;
-    if (write ? (vma.flags & F.VM_WRITE) === 0 : (vma.flags & (F.VM_READ | F.VM_WRITE | F.VM_EXEC)) === 0) return -EINVAL;
+    if ((vma.flags & (write ? F.VM_WRITE : F.VM_READ)) === 0) return -EINVAL;
     const e = Math.min(vma.end, end);
     let cur = vma;
     for (; p < e; p++) {

@@ -2,7 +2,7 @@
 
 import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT } from "../uapi/mman.js";
-import { type U64, add, offsetInPage, pageAlign, pageOf, toInt32 } from "../uapi/u64.js";
+import { type U64, add, addWrapping, offsetInPage, pageAlign, pageOf, toInt32 } from "../uapi/u64.js";
 import { VMH_DROPPABLE, VM_HUGETLB, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, VM_SPECIAL } from "../uapi/vmflags.js";
 import { CAP_IPC_LOCK, capable } from "./creds.js";
 import { canDoMlock } from "./mmap.js";
@@ -50,8 +50,8 @@ function applyVmaLockFlags(mm: Mm, start: number, end: number, flags: number): n
 /** The [start, end) page range of mlock's (start, len): start rounded down, length rounded up. */
 function lockRange(startArg: U64, lenArg: U64): { start: number; end: number } | number {
   const off = offsetInPage(startArg);
-  const sum = add(lenArg, off);
-  const len = sum === null ? 0 : pageAlign(sum);
+  // PAGE_ALIGN(len + offset) in u64 arithmetic: both steps may wrap.
+  const len = pageAlign(addWrapping(lenArg, off));
   const start = typeof startArg === "number" ? startArg - off : startArg - BigInt(off);
   const end = add(start, len);
   if (end === null) return -EINVAL;

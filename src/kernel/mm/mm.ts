@@ -39,6 +39,8 @@ export class Mm {
   defFlags = 0;
   /** Allocated protection keys (bit n = pkey n); pkey 0 is always allocated. */
   pkeysAllocated = 1;
+  /** Without pkeys hardware: the one key a first pkey_alloc() takes and never returns. */
+  pkeyLost = false;
   /** current->personality. */
   personality = 0;
 

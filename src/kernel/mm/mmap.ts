@@ -20,9 +20,10 @@ import type { Mm } from "./mm.js";
 import { completeUnmap, gatherUnmap } from "./munmap.js";
 import { sealCheckUpFront } from "./mseal.js";
 import { populateRange } from "./populate.js";
-import { getUnmappedArea, securityMmapAddr } from "./unmapped-area.js";
+import { type AreaOptions, getUnmappedArea, securityMmapAddr } from "./unmapped-area.js";
 import { mergeNewRange } from "./vma-merge.js";
 import { Vma } from "./vma.js";
+import { Unsupported } from "../unsupported.js";
 
 const READ_IMPLIES_EXEC = 0x0400000;
 /** MAX_LFS_FILESIZE in pages: file_mmap_ok() limit for regular files. */
@@ -101,6 +102,8 @@ export function mmapRegion(mm: Mm, file: OpenFile | null, addr: number, len: num
     if ((v.flags & VM_ACCOUNT) !== 0) replacedAccounted += v.pages;
   }
   if (!mayExpandVm(mm, flags, len - replacedPages)) return -ENOMEM;
+  // The filesystem's mmap hook: synchronous faults need DAX, which no modeled file has.
+  if (file !== null && !file.inode.shmem && !file.inode.zeroDevice && flags & VM_SYNC) return -EOPNOTSUPP;
   if (accountableMapping(file, flags)) {
     flags |= VM_ACCOUNT;
     if (mm.cfg.overcommitMemory === 2 && len - replacedAccounted > 0) {
@@ -110,7 +113,7 @@ export function mmapRegion(mm: Mm, file: OpenFile | null, addr: number, len: num
   completeUnmap(mm, replaced);
 
   let shmemFile = file;
-  if (file === null && (flags & VM_SHARED) !== 0) shmemFile = shmemZeroSetup(len);
+  if ((file === null || file.inode.zeroDevice) && (flags & VM_SHARED) !== 0) shmemFile = shmemZeroSetup(len);
   let vma: Vma | null = null;
   if (shmemFile === file) {
     vma = mergeNewRange(mm, { start: addr, end, flags, flagsHi, pgoff, file, anon: null, middle: null });
@@ -124,6 +127,14 @@ export function mmapRegion(mm: Mm, file: OpenFile | null, addr: number, len: num
     mm.tree.replace(vma, vma.with({ flags: vma.flags & ~VM_LOCKED_MASK }));
   }
   return addr;
+}
+
+/** Which get_unmapped_area hook a new mapping goes through. */
+function areaKindFor(file: OpenFile | null, flags: number, pgoff: U64): AreaOptions {
+  if (file === null) return { kind: flags & MAP_SHARED ? "plain" : "anon" };
+  if (file.inode.shmem) return { kind: "plain" };
+  if (file.inode.zeroDevice && flags & MAP_SHARED) return { kind: "plain" };
+  return { kind: "file", pgoff: typeof pgoff === "number" ? pgoff : Number.MAX_SAFE_INTEGER };
 }
 
 /** round_hint_to_min(). */
@@ -142,6 +153,8 @@ interface MmapArgs {
   flags: number;
   /** Bits of flags above bit 31 (only MAP_SHARED_VALIDATE looks at them). */
   flagsHigh: boolean;
+  /** Anonymous MAP_HUGETLB: pages per huge page (0 otherwise). */
+  hugePages: number;
   pgoff: U64;
 }
 
@@ -168,7 +181,12 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
   if (lenPages > taskSize) return -ENOMEM;
   let page: number;
   if (flags & MAP_FIXED) {
+    // The arch hook returns a fixed address as is, and __get_unmapped_area() then takes
+    // any value in the last page of the address space for an error code (IS_ERR_VALUE).
+    if (typeof addr === "bigint" && addr > (1n << 64n) - 4096n) return -Number((1n << 64n) - addr);
     const ab = clamp(addr);
+    // hugetlb_get_unmapped_area(): a fixed address must be huge-page aligned.
+    if (a.hugePages && ab % (a.hugePages * 4096) !== 0) return -EINVAL;
     if (ab > (taskSize - lenPages) * 4096) return -ENOMEM;
     if (offsetInPage(addr) !== 0) return -EINVAL;
     const s = securityMmapAddr(mm, pageOf(addr));
@@ -176,7 +194,7 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
     page = s;
   } else {
     const hint = Math.min(clamp(addr), 2 ** 60);
-    const r = getUnmappedArea(mm, Math.floor(hint / 4096), lenPages, flags, { file: file !== null });
+    const r = getUnmappedArea(mm, Math.floor(hint / 4096), lenPages, flags, areaKindFor(file, flags, a.pgoff));
     if (r < 0) return r;
     page = r;
   }
@@ -188,6 +206,15 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
   if (!mlockFutureOk(mm, vmFlags, lenPages)) return -EAGAIN;
 
   let pgoff: number;
+  if (a.hugePages) {
+    // The anonymous hugetlbfs file: its type rules, then the reservation.
+    const type = flags & MAP_TYPE;
+    if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK || a.flagsHigh)) return -EOPNOTSUPP;
+    if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return -EINVAL;
+    if (vmFlags & VM_GROWSDOWN) return -EINVAL;
+    if (!(flags & MAP_NORESERVE) && mm.cfg.hugePagesFree < lenPages / a.hugePages) return -ENOMEM;
+    throw new Unsupported("a MAP_HUGETLB mapping that the kernel would create (hugetlbfs VMAs are not modeled)");
+  }
   if (file !== null) {
     const inode = file.inode;
     // file_mmap_ok(): offset + length within the largest file size (MAX_LFS_FILESIZE).
@@ -212,7 +239,7 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
       if (vmFlags & VM_EXEC) return -EPERM;
       vmFlags &= ~VM_MAYEXEC;
     }
-    if (!inode.regular && !inode.shmem) return -ENODEV;
+    if (!inode.regular && !inode.shmem && !inode.zeroDevice) return -ENODEV;
     if (vmFlags & VM_GROWSDOWN) return -EINVAL;
   } else {
     switch (flags & MAP_TYPE) {
@@ -257,16 +284,21 @@ export function sysMmap(mm: Mm, files: FdTable, addr: U64, len: U64, protArg: U6
     file = files.get(toInt32(fd) >>> 0 === toInt32(fd) ? toInt32(fd) : -1);
     if (file === null) return -EBADF;
     if (flags & MAP_HUGETLB) return -EINVAL;
-  } else if (flags & MAP_HUGETLB) {
-    // hugetlb_file_setup() for the default or a requested page size.
+  }
+  let hugePages = 0;
+  let length = len;
+  if (flags & MAP_ANONYMOUS && flags & MAP_HUGETLB) {
+    // hstate_sizelog(): the default (2 MiB) or a requested size; len is rounded up to it.
     const shift = (flags >>> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
     if (shift !== 0 && shift !== 21 && shift !== 30) return -EINVAL;
-    if (mm.cfg.hugePagesFree === 0) return -ENOMEM;
-    return -ENOMEM;
+    hugePages = shift === 30 ? 262144 : 512;
+    const unit = hugePages * 4096;
+    length = typeof len === "number" ? Math.ceil(len / unit) * unit : (len + BigInt(unit - 1)) & ~BigInt(unit - 1) & ((1n << 64n) - 1n);
+    if (typeof length === "bigint" && length < 2n ** 53n) length = Number(length);
   }
   const pgoff = typeof off === "number" ? off / 4096 : off >> 12n;
   const out = { populate: 0 };
-  const page = doMmap(mm, { file, addr, len, prot, flags, flagsHigh, pgoff: typeof pgoff === "bigint" && pgoff < 2n ** 53n ? Number(pgoff) : pgoff }, out);
+  const page = doMmap(mm, { file, addr, len: length, prot, flags, flagsHigh, hugePages, pgoff: typeof pgoff === "bigint" && pgoff < 2n ** 53n ? Number(pgoff) : pgoff }, out);
   if (page < 0) return page;
   if (out.populate > 0) populateRange(mm, page, page + out.populate, true);
   return page * 4096;

@@ -56,8 +56,8 @@ export function doMprotectPkey(mm: Mm, startArg: U64, lenArg: U64, protArg: U64,
   if ((toUint32(protArg) & ~(PROT_GROWSDOWN | PROT_GROWSUP)) & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
   if (typeof protArg === "bigint" || protArg >= 2 ** 32) return -EINVAL;
   const rier = prot & PROT_READ && mm.personality & READ_IMPLIES_EXEC;
-  // Only pkey 0 / -1 exist without protection-key hardware.
-  if (pkey !== -1 && (pkey < 0 || pkey > 15 || (mm.pkeysAllocated & (1 << pkey)) === 0)) return -EINVAL;
+  // Without protection-key hardware no key counts as allocated, not even 0 (observed).
+  if (pkey !== -1 && (!mm.cfg.pkeys || pkey < 0 || pkey > 15 || (mm.pkeysAllocated & (1 << pkey)) === 0)) return -EINVAL;
   if (typeof startArg === "bigint" || typeof endArg === "bigint") return -ENOMEM;
   let start = pageOf(startArg);
   let end = pageOf(endArg);
@@ -118,11 +118,19 @@ export function sysPkeyMprotect(mm: Mm, start: U64, len: U64, prot: U64, pkey: U
   return doMprotectPkey(mm, start, len, prot, toInt32(pkey));
 }
 
-/** pkey_alloc(flags, init_val): no pkeys hardware here, so EINVAL after the argument checks. */
+/**
+ * pkey_alloc(flags, init_val). Without pkeys hardware the live kernel answers the first
+ * valid call with EINVAL (a key is taken, then arch_set_user_pkey_access() fails) and every
+ * later one with ENOSPC: observed on the reference machine, modeled as such.
+ */
 export function sysPkeyAlloc(mm: Mm, flags: U64, initVal: U64): number {
   if (flags !== 0) return -EINVAL;
   if (typeof initVal === "bigint" || initVal & ~3) return -EINVAL;
-  if (!mm.cfg.pkeys) return -EINVAL;
+  if (!mm.cfg.pkeys) {
+    if (mm.pkeyLost) return -28; // ENOSPC
+    mm.pkeyLost = true;
+    return -EINVAL;
+  }
   for (let k = 1; k < 16; k++) {
     if ((mm.pkeysAllocated & (1 << k)) === 0) {
       mm.pkeysAllocated |= 1 << k;

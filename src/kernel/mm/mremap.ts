@@ -65,7 +65,9 @@ function setNewAddr(mm: Mm, r: Remap): number {
     if (r.newLen > mm.cfg.taskSize || hint > mm.cfg.taskSize - r.newLen) return -ENOMEM;
     res = securityMmapAddr(mm, hint);
   } else {
-    res = getUnmappedArea(mm, hint, r.newLen, mapFlags, { file: vma.file !== null });
+    const file = vma.file;
+    const kind = file === null ? "anon" : file.inode.shmem ? "plain" : "file";
+    res = getUnmappedArea(mm, hint, r.newLen, mapFlags, { kind, pgoff: vma.pgoff + (r.addr - vma.start) });
   }
   if (res < 0) return res;
   r.newAddr = res;
@@ -216,7 +218,8 @@ function remapMove(mm: Mm, r: Remap): number {
     if (!seen) res = resVma;
     seen = true;
     target = resVma + len;
-    pos = addr + len;
+    // The iterator goes on after the VMA as it was (DONTUNMAP leaves it whole).
+    pos = lastEnd;
   }
   return res;
 }

@@ -16,7 +16,10 @@ export function populateRange(mm: Mm, start: number, end: number, ignoreErrors: 
     const vmaStart = vma.start;
     const vmaEnd = vma.end;
     const accessible = (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
-    if ((vma.flags & (VM_IO | VM_PFNMAP)) === 0 && (vma.flags & VM_LOCKONFAULT) === 0 && accessible) {
+    if ((vma.flags & (VM_IO | VM_PFNMAP)) === 0 && (vma.flags & VM_LOCKONFAULT) === 0 && !accessible) {
+      // check_vma_flags(): without FOLL_FORCE a PROT_NONE VMA cannot be faulted.
+      if (!ignoreErrors) return -14; // EFAULT
+    } else if ((vma.flags & (VM_IO | VM_PFNMAP)) === 0 && (vma.flags & VM_LOCKONFAULT) === 0) {
       const write = (vma.flags & (VM_WRITE | VM_SHARED)) === VM_WRITE;
       const s = Math.max(start, vmaStart);
       const e = Math.min(end, vmaEnd);

@@ -123,20 +123,32 @@ function mmGetUnmappedArea(mm: Mm, addr: number, len: number, flags: number): nu
   return mm.topdown ? archGetUnmappedAreaTopdown(mm, addr, len, flags, 0) : archGetUnmappedArea(mm, addr, len, flags, 0);
 }
 
-/** __thp_get_unmapped_area() for anonymous memory (offset 0): 2 MiB-aligned placement. */
-function thpGetUnmappedArea(mm: Mm, addr: number, len: number, flags: number): number {
+/**
+ * __thp_get_unmapped_area(): place the mapping so that file offset `off` and the address
+ * agree modulo 2 MiB, when the range covers a whole aligned 2 MiB of the file. 0 = no.
+ */
+function thpGetUnmappedArea(mm: Mm, addr: number, len: number, off: number, flags: number): number {
+  const offEnd = off + len;
+  const offAlign = Math.ceil(off / PMD_PAGES) * PMD_PAGES;
+  if (offEnd <= offAlign || offEnd - offAlign < PMD_PAGES) return 0;
   const padded = len + PMD_PAGES;
   const ret = mmGetUnmappedArea(mm, addr, padded, flags);
   if (ret < 0) return 0;
   if (ret === addr) return addr;
-  const offSub = (0 - ret) & (PMD_PAGES - 1);
+  const offSub = (((off - ret) % PMD_PAGES) + PMD_PAGES) % PMD_PAGES;
   if (mm.topdown && offSub === 0) return ret + PMD_PAGES;
   return ret + offSub;
 }
 
 export interface AreaOptions {
-  /** A file-backed mapping (THP alignment of anonymous memory does not apply). */
-  file: boolean;
+  /**
+   * What decides the placement hook: "anon" (THP-aligned when there is no hint and the
+   * length is a 2 MiB multiple), "file" (thp_get_unmapped_area of regular files and
+   * private /dev/zero, aligned by file offset), "plain" (shmem, special mappings).
+   */
+  kind: "anon" | "file" | "plain";
+  /** File offset in pages (for "file"). */
+  pgoff?: number;
 }
 
 /**
@@ -146,13 +158,13 @@ export interface AreaOptions {
 export function getUnmappedArea(mm: Mm, addr: number, len: number, flags: number, opts: AreaOptions): number {
   const taskSize = mm.cfg.taskSize;
   if (len > taskSize) return -ENOMEM;
-  let r: number;
-  if (mm.cfg.thp && !opts.file && !(flags & MAP_SHARED) && addr === 0 && len % PMD_PAGES === 0) {
-    r = thpGetUnmappedArea(mm, addr, len, flags);
-    if (r === 0) r = mmGetUnmappedArea(mm, addr, len, flags);
-  } else {
-    r = mmGetUnmappedArea(mm, addr, len, flags);
+  let r = 0;
+  if (mm.cfg.thp && opts.kind === "anon" && !(flags & MAP_SHARED) && addr === 0 && len % PMD_PAGES === 0) {
+    r = thpGetUnmappedArea(mm, addr, len, 0, flags);
+  } else if (mm.cfg.thp && opts.kind === "file") {
+    r = thpGetUnmappedArea(mm, addr, len, opts.pgoff ?? 0, flags);
   }
+  if (r === 0) r = mmGetUnmappedArea(mm, addr, len, flags);
   if (r < 0) return r;
   if (r > taskSize - len) return -ENOMEM;
   return securityMmapAddr(mm, r);

@@ -45,9 +45,9 @@ export class Vma {
     return this.end - this.start;
   }
 
-  /** vma_is_anonymous(): no vm_ops (no file, not a special mapping). */
+  /** vma_is_anonymous(): no vm_ops (no file or a private /dev/zero, not a special mapping). */
   get isAnonymous(): boolean {
-    return this.file === null && this.special === null;
+    return this.special === null && (this.file === null || this.file.inode.zeroDevice);
   }
 
   get sealed(): boolean {

@@ -3,7 +3,10 @@
 // like execve: no syscall sequence could build the executable's mappings or the vdso.
 //
 // Hidden state is reconstructed as follows (documented approximations):
-// - a VMA with Anonymous > 0 kB has its own anon_vma (its pages were written);
+// - a VMA with Anonymous > 0 kB has an anon_vma (its pages were written); it shares the
+//   anon_vma of the VMA just below when find_mergeable_anon_vma() would have reused it
+//   (adjacent, same file, flags equal but for R/W/X, continuous pgoff), as the heap that
+//   brk() puts right after the bss does;
 // - VMAs of one file path share one open file description (one open by the loader);
 // - anonymous VMAs get pgoff = start page (true for everything but a moved stack);
 // - which pages are resident is unknown: none are recorded, so Rss of adopted VMAs is
@@ -15,7 +18,7 @@ import type { Creds } from "../mm/creds.js";
 import { Mm } from "../mm/mm.js";
 import type { Rlimits } from "../mm/rlimits.js";
 import { AnonVma, type SpecialMapping, Vma } from "../mm/vma.js";
-import { VMFLAG_MNEMONICS } from "../uapi/vmflags.js";
+import { VMFLAG_MNEMONICS, VM_ACCESS_FLAGS } from "../uapi/vmflags.js";
 
 export interface LayoutVma {
   start: number; // page
@@ -96,8 +99,20 @@ export function mmFromLayout(cfg: KernelConfig, creds: Creds, rlimits: Rlimits, 
         files.set(l.path, file);
       }
     }
-    const anon = l.anonKb > 0 ? new AnonVma() : null;
     const pgoff = file !== null ? l.pgoff : l.start;
+    let anon: AnonVma | null = null;
+    if (l.anonKb > 0) {
+      const below = mm.tree.findPrev(l.start);
+      const reusable =
+        below !== null &&
+        below.anon !== null &&
+        below.end === l.start &&
+        below.file === file &&
+        ((below.flags ^ flags) & ~VM_ACCESS_FLAGS) === 0 &&
+        below.flagsHi === flagsHi &&
+        below.pgoff + below.pages === pgoff;
+      anon = reusable ? below.anon : new AnonVma();
+    }
     mm.tree.insert(new Vma(l.start, l.end, flags, flagsHi, pgoff, file, anon, false, special));
   }
   return mm;

@@ -41,6 +41,12 @@ export function add(a: U64, b: U64): U64 | null {
   return u64(s);
 }
 
+/** (a + b) mod 2^64. */
+export function addWrapping(a: U64, b: U64): U64 {
+  const s = add(a, b);
+  return s !== null ? s : u64(toBigInt(a) + toBigInt(b) - TWO64);
+}
+
 /** PAGE_ALIGN(x); 0 when it wraps (as the kernel's macro gives). */
 export function pageAlign(x: U64): U64 {
   if (typeof x === "number") {
