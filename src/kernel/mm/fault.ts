@@ -54,8 +54,8 @@ function fileFrame(vma: Vma, page: number): CacheFrame | null {
   if (file === null) return null;
   const index = vma.pgoff + (page - vma.start);
   const inode = file.inode;
-  // Beyond EOF: SIGBUS (shmem objects are sized by the mapping).
-  if (!inode.shmem && index * PAGE_BYTES >= inode.size) return null;
+  // Beyond EOF: SIGBUS (an anonymous shmem object is as large as the mapping that made it).
+  if (index * PAGE_BYTES >= inode.size) return null;
   let f = inode.cache.get(index);
   if (f === undefined) {
     f = { data: null };

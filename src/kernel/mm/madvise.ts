@@ -185,7 +185,8 @@ function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
   if (!thpSuitable(mm, vma, true)) return -EINVAL;
   const hstart = Math.ceil(range.start / PMD_PAGES) * PMD_PAGES;
   const hend = Math.floor(range.end / PMD_PAGES) * PMD_PAGES;
-  if (hstart >= hend) return vma;
+  // No whole aligned 2 MiB block in the range: nothing can collapse (observed EINVAL).
+  if (hstart >= hend) return -EINVAL;
   for (let h = hstart; h < hend; h += PMD_PAGES) {
     if (mm.pt.count(h, h + PMD_PAGES).rss === 0) return -EINVAL;
     let v = vma;

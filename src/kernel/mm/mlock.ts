@@ -55,8 +55,10 @@ function lockRange(startArg: U64, lenArg: U64): { start: number; end: number } |
   const start = typeof startArg === "number" ? startArg - off : startArg - BigInt(off);
   const end = add(start, len);
   if (end === null) return -EINVAL;
-  if (typeof start === "bigint" || typeof end === "bigint") return len === 0 ? 0 : -ENOMEM;
-  return { start: pageOf(start), end: pageOf(end) };
+  if (len === 0) return { start: 0, end: 0 };
+  // Nothing is mapped at or above 2^53; a range reaching there still locks what it covers.
+  if (typeof start === "bigint") return -ENOMEM;
+  return { start: pageOf(start), end: typeof end === "bigint" ? Number.MAX_SAFE_INTEGER : pageOf(end) };
 }
 
 /** do_mlock(). */

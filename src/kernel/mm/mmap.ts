@@ -102,8 +102,6 @@ export function mmapRegion(mm: Mm, file: OpenFile | null, addr: number, len: num
     if ((v.flags & VM_ACCOUNT) !== 0) replacedAccounted += v.pages;
   }
   if (!mayExpandVm(mm, flags, len - replacedPages)) return -ENOMEM;
-  // The filesystem's mmap hook: synchronous faults need DAX, which no modeled file has.
-  if (file !== null && !file.inode.shmem && !file.inode.zeroDevice && flags & VM_SYNC) return -EOPNOTSUPP;
   if (accountableMapping(file, flags)) {
     flags |= VM_ACCOUNT;
     if (mm.cfg.overcommitMemory === 2 && len - replacedAccounted > 0) {
@@ -111,6 +109,10 @@ export function mmapRegion(mm: Mm, file: OpenFile | null, addr: number, len: num
     }
   }
   completeUnmap(mm, replaced);
+  // The filesystem's mmap hook runs after the old mappings are gone (their page tables
+  // are already cleared, so a failure cannot bring them back): synchronous faults need
+  // DAX, which no modeled file has.
+  if (file !== null && !file.inode.shmem && !file.inode.zeroDevice && flags & VM_SYNC) return -EOPNOTSUPP;
 
   let shmemFile = file;
   if ((file === null || file.inode.zeroDevice) && (flags & VM_SHARED) !== 0) shmemFile = shmemZeroSetup(len);
@@ -122,8 +124,8 @@ export function mmapRegion(mm: Mm, file: OpenFile | null, addr: number, len: num
     vma = new Vma(addr, end, flags, flagsHi, pgoff, shmemFile, null, false, null);
     mm.tree.insert(vma);
   }
-  // __mmap_complete(): special mappings cannot be locked.
-  if ((flags & VM_LOCKED) !== 0 && (flags & (VM_SPECIAL | VM_HUGETLB)) !== 0) {
+  // __mmap_complete(): special, hugetlb and droppable mappings are never locked.
+  if ((flags & VM_LOCKED) !== 0 && ((flags & (VM_SPECIAL | VM_HUGETLB)) !== 0 || (flagsHi & VMH_DROPPABLE) !== 0)) {
     mm.tree.replace(vma, vma.with({ flags: vma.flags & ~VM_LOCKED_MASK }));
   }
   return addr;
@@ -181,12 +183,12 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
   if (lenPages > taskSize) return -ENOMEM;
   let page: number;
   if (flags & MAP_FIXED) {
+    // hugetlb_get_unmapped_area(): a fixed address must be huge-page aligned.
+    if (a.hugePages && (typeof addr === "bigint" ? addr % BigInt(a.hugePages * 4096) !== 0n : addr % (a.hugePages * 4096) !== 0)) return -EINVAL;
     // The arch hook returns a fixed address as is, and __get_unmapped_area() then takes
     // any value in the last page of the address space for an error code (IS_ERR_VALUE).
     if (typeof addr === "bigint" && addr > (1n << 64n) - 4096n) return -Number((1n << 64n) - addr);
     const ab = clamp(addr);
-    // hugetlb_get_unmapped_area(): a fixed address must be huge-page aligned.
-    if (a.hugePages && ab % (a.hugePages * 4096) !== 0) return -EINVAL;
     if (ab > (taskSize - lenPages) * 4096) return -ENOMEM;
     if (offsetInPage(addr) !== 0) return -EINVAL;
     const s = securityMmapAddr(mm, pageOf(addr));
@@ -212,6 +214,8 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
     if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK || a.flagsHigh)) return -EOPNOTSUPP;
     if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return -EINVAL;
     if (vmFlags & VM_GROWSDOWN) return -EINVAL;
+    // hugetlbfs_file_mmap(): the offset must be huge-page aligned, then pages are reserved.
+    if (typeof a.pgoff === "bigint" || a.pgoff % a.hugePages !== 0) return -EINVAL;
     if (!(flags & MAP_NORESERVE) && mm.cfg.hugePagesFree < lenPages / a.hugePages) return -ENOMEM;
     throw new Unsupported("a MAP_HUGETLB mapping that the kernel would create (hugetlbfs VMAs are not modeled)");
   }
@@ -266,8 +270,8 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
 
   const r = mmapRegion(mm, file, page, lenPages, vmFlags, vmFlagsHi, pgoff);
   if (r < 0) return r;
-  const v = mm.tree.find(page);
-  if ((v !== null && (v.flags & VM_LOCKED) !== 0) || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) {
+  // Decided on the requested flags: a droppable VMA loses VM_LOCKED but is still populated.
+  if (vmFlags & VM_LOCKED || (flags & (MAP_POPULATE | MAP_NONBLOCK)) === MAP_POPULATE) {
     out.populate = lenPages;
   }
   return page;

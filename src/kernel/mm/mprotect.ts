@@ -2,7 +2,7 @@
 
 import { EACCES, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE } from "../uapi/mman.js";
-import { type U64, add, clamp, offsetInPage, pageAlign, pageOf, toInt32, toUint32 } from "../uapi/u64.js";
+import { type U64, add, gt, offsetInPage, pageAlign, pageOf, toInt32, toUint32 } from "../uapi/u64.js";
 import {
   VMH_PKEY_MASK, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED, VM_MAYEXEC,
   VM_NORESERVE, VM_SHARED, VM_WRITE,
@@ -52,7 +52,7 @@ export function doMprotectPkey(mm: Mm, startArg: U64, lenArg: U64, protArg: U64,
   if (lenArg === 0) return 0;
   const len = pageAlign(lenArg);
   const endArg = len === 0 ? null : add(startArg, len);
-  if (endArg === null || clamp(endArg) <= clamp(startArg)) return -ENOMEM;
+  if (endArg === null || !gt(endArg, startArg)) return -ENOMEM;
   if ((toUint32(protArg) & ~(PROT_GROWSDOWN | PROT_GROWSUP)) & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
   if (typeof protArg === "bigint" || protArg >= 2 ** 32) return -EINVAL;
   const rier = prot & PROT_READ && mm.personality & READ_IMPLIES_EXEC;

@@ -107,7 +107,9 @@ function moveVma(mm: Mm, r: Remap): number {
   mm.pt.move(r.addr, r.newAddr, r.oldLen);
   if (r.flags & MREMAP_DONTUNMAP) {
     dontunmapComplete(mm, r);
-  } else {
+  } else if (r.oldLen > 0) {
+    // (A zero old_len duplicates a shared mapping: do_vmi_munmap() refuses len 0 and
+    // unmap_source_vma() ignores the error.)
     unmapRange(mm, r.addr, r.addr + r.oldLen);
   }
   return r.newAddr;
@@ -259,7 +261,8 @@ export function sysMremap(mm: Mm, addrArg: U64, oldLenArg: U64, newLenArg: U64, 
   if (typeof addrArg === "bigint" || addrArg >= taskBytes) return -EFAULT;
   const addr = pageOf(addrArg);
   const newAddr = impliesNewAddr(flags) ? pageOf(newAddrArg) : 0;
-  const moveOnly = impliesNewAddr(flags) && oldLenU === newLenU;
+  // vrm_move_only(): only a same-size MREMAP_FIXED moves every VMA of the range.
+  const moveOnly = (flags & MREMAP_FIXED) !== 0 && oldLenU === newLenU;
 
   if (typeof oldLenU === "bigint" || gt(oldLenU, taskBytes)) {
     // A huge old_len can only shrink: the unmap of the tail rejects it.

@@ -25,7 +25,8 @@ export function populateRange(mm: Mm, start: number, end: number, ignoreErrors: 
       const e = Math.min(end, vmaEnd);
       let cur = vma;
       for (let p = s; p < e; p++) {
-        const r = faultPage(mm, cur, p, write);
+        // A guard marker is a fault gup cannot resolve: this VMA stops here.
+        const r = mm.pt.guards.has(p) ? null : faultPage(mm, cur, p, write);
         if (r === null) {
           err = -14; // EFAULT
           break;

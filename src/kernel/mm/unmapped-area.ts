@@ -100,8 +100,7 @@ function archGetUnmappedArea(mm: Mm, addr: number, len: number, flags: number, a
   if (addr) {
     if (end - len >= addr && hintFits(mm, addr, len)) return addr;
   }
-  const low = flags & MAP_ABOVE4G ? Math.max(begin, PAGES_4G) : begin;
-  return unmappedArea(mm, { length: len, low, high: end, alignMask, alignOffset: 0 });
+  return unmappedArea(mm, { length: len, low: begin, high: end, alignMask, alignOffset: 0 });
 }
 
 /** arch_get_unmapped_area_topdown() (x86). */

@@ -35,11 +35,17 @@ export const MAP_UNINITIALIZED = 0x4000000;
 export const MAP_HUGE_SHIFT = 26;
 export const MAP_HUGE_MASK = 0x3f;
 
-/** LEGACY_MAP_MASK: the flags MAP_SHARED keeps; the rest are silently dropped. */
+/** MAP_HUGE_2MB | MAP_HUGE_1GB: the huge page size field bits they set. */
+const MAP_HUGE_2MB_1GB = ((21 | 30) << 26) >>> 0;
+
+/**
+ * LEGACY_MAP_MASK (include/linux/mman.h): the flags MAP_SHARED keeps and
+ * MAP_SHARED_VALIDATE accepts; the rest are dropped, respectively refused.
+ */
 export const LEGACY_MAP_MASK =
-  MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE |
-  MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK |
-  MAP_STACK | MAP_HUGETLB;
+  (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE | MAP_EXECUTABLE |
+    MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK |
+    MAP_STACK | MAP_HUGETLB | MAP_32BIT | MAP_HUGE_2MB_1GB) >>> 0;
 
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
