@@ -10,7 +10,7 @@ import { makeInode, openFile } from "../kernel/fs/file.js";
 import { Kernel } from "../kernel/kernel.js";
 import { Unsupported } from "../kernel/unsupported.js";
 import type { AccessKind } from "../kernel/mm/access.js";
-import type { KernelConfig } from "../kernel/mm/config.js";
+import { DEFAULT_CONFIG, type KernelConfig } from "../kernel/mm/config.js";
 import type { Rlimits } from "../kernel/mm/rlimits.js";
 import { parseMapsLine } from "../kernel/procfs/parse.js";
 import { smapsCounters, vmFlagNames } from "../kernel/procfs/maps.js";
@@ -261,7 +261,7 @@ function readRlimits(): Partial<Rlimits> {
 function configFromInfo(init: ExecResult, base: Partial<KernelConfig>): Partial<KernelConfig> {
   // The effective mmap_min_addr is max(sysctl, CONFIG_LSM_MMAP_MIN_ADDR); the default config
   // carries the reference kernel's LSM value.
-  const lsmMin = base.mmapMinAddr ?? 65536;
+  const lsmMin = base.mmapMinAddr ?? DEFAULT_CONFIG.mmapMinAddr;
   return { ...base, dacMmapMinAddr: init.info.mmapMinAddr, mmapMinAddr: Math.max(init.info.mmapMinAddr, lsmMin) };
 }
 
@@ -271,8 +271,10 @@ export const EXECUTOR_OUT_FD = 100;
 /**
  * The child's fds before the first op: 0 is the read end of the program pipe; 1, 2 and the
  * report's duplicate are the driver's stdio (libuv socketpairs: readable and writable).
- * None can be mmapped (ENODEV), but their access modes (EACCES) and their pseudo
- * filesystems' SB_I_NOEXEC (EPERM with PROT_EXEC) are checked first.
+ * None can be mmapped, but their access modes (EACCES) and their pseudo filesystems'
+ * SB_I_NOEXEC (EPERM with PROT_EXEC) are checked first. A pipe has no mmap op (ENODEV at
+ * once); a socket's op fails late (sock_no_mmap, after the other checks), which FileFacts
+ * cannot express: the model sees all of them as pipes, and the generator maps only fd 0.
  */
 function installStdio(kernel: Kernel, pid: number): void {
   const files = kernel.process(pid).files;

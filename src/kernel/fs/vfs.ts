@@ -51,8 +51,9 @@ export class Vfs {
   truncate(path: string, size: number): Inode | null {
     const inode = this.lookup(path);
     if (inode === null) return null;
+    // O_TRUNC drops the whole page cache before the file is extended again.
     inode.size = size;
-    for (const idx of [...inode.cache.keys()]) if (idx * 4096 >= size) inode.cache.delete(idx);
+    inode.cache.clear();
     return inode;
   }
 }

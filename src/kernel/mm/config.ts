@@ -30,6 +30,10 @@ export interface KernelConfig {
   readonly ksm: boolean;
   /** Free huge pages in the default pool (MAP_HUGETLB succeeds only with some). */
   readonly hugePagesFree: number;
+  /** The block device's read-ahead in pages (read_ahead_kb / 4): mmap read-around size. */
+  readonly readaheadPages: number;
+  /** vm fault_around_bytes / 4096. */
+  readonly faultAroundPages: number;
 }
 
 export const PAGES_47 = 2 ** 35; // (1 << 47) >> 12
@@ -48,6 +52,8 @@ export const DEFAULT_CONFIG: KernelConfig = {
   memoryFailure: false,
   ksm: true,
   hugePagesFree: 0,
+  readaheadPages: 2048,
+  faultAroundPages: 16,
 };
 
 export function makeConfig(overrides: Partial<KernelConfig> = {}): KernelConfig {

@@ -2,8 +2,8 @@
 // the model tracks — which pages are present, which are private copies, and when a VMA
 // gets its anon_vma (mm/rmap.c __anon_vma_prepare(), find_mergeable_anon_vma()).
 
-import { VM_ACCESS_FLAGS, VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "../uapi/vmflags.js";
-import type { CacheFrame } from "../fs/file.js";
+import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "../uapi/vmflags.js";
+import type { CacheFrame, OpenFile } from "../fs/file.js";
 import type { Mm } from "./mm.js";
 import { AnonFrame, PAGE_BYTES, Pte } from "./pages.js";
 import { AnonVma, type Vma } from "./vma.js";
@@ -49,19 +49,54 @@ export function anonVmaPrepare(mm: Mm, vma: Vma): Vma {
   return updated;
 }
 
-function fileFrame(vma: Vma, page: number): CacheFrame | null {
+/**
+ * filemap_fault() / shmem_fault(): the page-cache page behind `page`, read in if needed
+ * (with mmap read-around for regular files), or null beyond EOF (SIGBUS). An anonymous
+ * shmem object is as large as the mapping that made it.
+ */
+function fileFrame(mm: Mm, vma: Vma, page: number): CacheFrame | null {
   const file = vma.file;
   if (file === null) return null;
   const index = vma.pgoff + (page - vma.start);
   const inode = file.inode;
-  // Beyond EOF: SIGBUS (an anonymous shmem object is as large as the mapping that made it).
   if (index * PAGE_BYTES >= inode.size) return null;
   let f = inode.cache.get(index);
   if (f === undefined) {
     f = { data: null };
     inode.cache.set(index, f);
+    if (!inode.shmem && (vma.flags & VM_RAND_READ) === 0) readAround(mm, vma, index);
   }
   return f;
+}
+
+/** do_sync_mmap_readahead(): read-around of ra_pages centred on the faulting index. */
+function readAround(mm: Mm, vma: Vma, index: number): void {
+  const inode = (vma.file as OpenFile).inode;
+  const ra = mm.cfg.readaheadPages;
+  const start = Math.max(0, index - Math.floor(ra / 2));
+  const end = Math.min(Math.ceil(inode.size / PAGE_BYTES), start + ra);
+  for (let i = start; i < end; i++) if (!inode.cache.has(i)) inode.cache.set(i, { data: null });
+}
+
+/**
+ * do_fault_around(): a read fault on a file page also maps the page-cache pages already
+ * present in a window of fault_around_pages (aligned, clamped to the VMA and the page
+ * table), as filemap_map_pages() does. Returns whether `page` itself got mapped.
+ */
+function faultAround(mm: Mm, vma: Vma, page: number): boolean {
+  const n = mm.cfg.faultAroundPages;
+  if (n <= 1) return false;
+  const inode = (vma.file as OpenFile).inode;
+  const from = Math.max(Math.floor(page / n) * n, vma.start);
+  const to = Math.min(from + n, vma.end, (Math.floor(page / 512) + 1) * 512);
+  for (let p = from; p < to; p++) {
+    if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
+    const index = vma.pgoff + (p - vma.start);
+    if (index * PAGE_BYTES >= inode.size) continue;
+    const f = inode.cache.get(index);
+    if (f !== undefined) mm.pt.set(p, new Pte(f, false));
+  }
+  return mm.pt.get(page) !== undefined;
 }
 
 /**
@@ -73,7 +108,8 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
   const isPrivate = (vma.flags & VM_SHARED) === 0;
   if (vma.file !== null && !vma.file.inode.zeroDevice) {
     if (pte === undefined) {
-      const f = fileFrame(vma, page);
+      if (!write && faultAround(mm, vma, page)) return vma;
+      const f = fileFrame(mm, vma, page);
       if (f === null) return null;
       if (!write || !isPrivate) {
         mm.pt.set(page, new Pte(f, false));
@@ -92,7 +128,7 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
     if (write && pte.anon) breakCow(pte);
     return vma;
   }
-  if (vma.special !== null) return vma;
+  if (vma.special !== null) return vma.special.busPages.includes(vma.pgoff + (page - vma.start)) ? null : vma;
   // Private anonymous memory: a read maps the zero page (untracked, no anon_vma).
   if (!write) return vma;
   if (pte === undefined) {

@@ -87,6 +87,7 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       return vma;
     case M.MADV_PAGEOUT:
       if (vma.flags & (F.VM_LOCKED | F.VM_PFNMAP | F.VM_HUGETLB)) return -EINVAL;
+      pageout(mm, vma, range);
       return vma;
     case M.MADV_FREE:
     case M.MADV_DONTNEED:
@@ -178,6 +179,23 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
   const r = vmaModifyFlags(mm, prev, vma, range.start, range.end, nf, vma.flagsHi);
   if (r === -ENOMEM) return -EAGAIN;
   return r;
+}
+
+/**
+ * madvise_pageout() without swap: reclaim unmaps page-cache pages (file and shmem; root
+ * may page out shared ones) and drops droppable memory; private anonymous pages have
+ * nowhere to go and stay mapped.
+ */
+function pageout(mm: Mm, vma: Vma, range: Walk): void {
+  if (vma.flagsHi & F.VMH_DROPPABLE) {
+    mm.pt.zap(range.start, range.end);
+    return;
+  }
+  const cached: number[] = [];
+  mm.pt.forRange(range.start, range.end, (p, pte) => {
+    if (!pte.anon) cached.push(p);
+  });
+  for (const p of cached) mm.pt.zap(p, p + 1);
 }
 
 /** madvise_collapse(): only the eligibility and empty-range answers are modeled exactly. */

@@ -17,7 +17,7 @@ import {
 } from "../uapi/vmflags.js";
 import { CAP_IPC_LOCK, capable } from "./creds.js";
 import type { Mm } from "./mm.js";
-import { completeUnmap, gatherUnmap } from "./munmap.js";
+import { completeUnmap, gatherUnmap, unmapRange } from "./munmap.js";
 import { sealCheckUpFront } from "./mseal.js";
 import { populateRange } from "./populate.js";
 import { type AreaOptions, getUnmappedArea, securityMmapAddr } from "./unmapped-area.js";
@@ -216,7 +216,15 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
     if (vmFlags & VM_GROWSDOWN) return -EINVAL;
     // hugetlbfs_file_mmap(): the offset must be huge-page aligned, then pages are reserved.
     if (typeof a.pgoff === "bigint" || a.pgoff % a.hugePages !== 0) return -EINVAL;
-    if (!(flags & MAP_NORESERVE) && mm.cfg.hugePagesFree < lenPages / a.hugePages) return -ENOMEM;
+    if (!(flags & MAP_NORESERVE) && mm.cfg.hugePagesFree < lenPages / a.hugePages) {
+      // The reservation fails inside the hugetlbfs mmap hook, after a MAP_FIXED range
+      // was already cleared: the old mappings are gone all the same.
+      if (flags & MAP_FIXED) {
+        const err = unmapRange(mm, page, page + lenPages);
+        if (err) return err;
+      }
+      return -ENOMEM;
+    }
     throw new Unsupported("a MAP_HUGETLB mapping that the kernel would create (hugetlbfs VMAs are not modeled)");
   }
   if (file !== null) {

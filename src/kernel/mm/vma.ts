@@ -26,6 +26,8 @@ export interface SpecialMapping {
   readonly mayNotSplit: boolean;
   /** vm_ops->mremap refuses a move that changes the size (vdso_mremap). */
   readonly fixedSize: number | null;
+  /** Page offsets whose fault handler answers SIGBUS (unpopulated vvar data pages). */
+  readonly busPages: readonly number[];
 }
 
 export class Vma {

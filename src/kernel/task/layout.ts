@@ -41,8 +41,15 @@ export interface Layout {
 
 const SPECIAL_NAMES = new Set(["[vdso]", "[vvar]", "[vvar_vclock]", "[uprobes]", "[sigpage]", "[vectors]"]);
 
+/**
+ * Which pages of the x86_64 data mappings fault with SIGBUS when read, as observed on the
+ * reference machine (vdso data pages not populated there): [vvar] pages 1 and 3,
+ * [vvar_vclock] page 1. Every [vdso] page reads.
+ */
+const BUS_PAGES: Record<string, number[]> = { "[vvar]": [1, 3], "[vvar_vclock]": [1] };
+
 export function specialMapping(name: string): SpecialMapping {
-  return { name, mayNotSplit: true, fixedSize: null };
+  return { name, mayNotSplit: true, fixedSize: null, busPages: BUS_PAGES[name] ?? [] };
 }
 
 /** Flag words from smaps mnemonics. */
@@ -99,7 +106,8 @@ export function mmFromLayout(cfg: KernelConfig, creds: Creds, rlimits: Rlimits, 
         files.set(l.path, file);
       }
     }
-    const pgoff = file !== null ? l.pgoff : l.start;
+    // Special mappings start at offset 0 of their pages; anonymous memory at its address.
+    const pgoff = file !== null ? l.pgoff : special !== null ? 0 : l.start;
     let anon: AnonVma | null = null;
     if (l.anonKb > 0) {
       const below = mm.tree.findPrev(l.start);

@@ -1,0 +1,557 @@
+// Seeded random programs for differential testing (aspace conform): op lines in the executor's
+// language (docs/executor-protocol.md) over the whole address-space syscall surface.
+//
+// Arena mode (the default) fences an arena at ARENA with PROT_NONE guard VMAs and aims most
+// addresses into it, with some absolute odd values (0, unaligned, beyond TASK_SIZE, huge).
+// Whole mode additionally aims at the executor's real layout: [vdso], [vvar], [vvar_vclock],
+// [vsyscall], the heap and the gaps near the mmap base and below the stack.
+//
+// The one hard rule: a program must not destroy the executor child that runs it. Ops that
+// could unmap, remap, re-protect, discard or overwrite the executor's own text/data/bss/stack
+// or the heap below the initial break are filtered out (endangersExecutor) and drawn again.
+// [vdso]/[vvar] are fair game: the executor makes raw syscalls and never calls the vDSO.
+//
+// File paths are written as `$DIR/fN`; the runner substitutes a fresh directory per run
+// (materialize), so that every run creates its own files.
+
+import type { ExecResult, Program } from "./executor.js";
+import { parseMapsLine } from "../kernel/procfs/parse.js";
+
+export const ARENA = 0x200000000n;
+export const DIR_TOKEN = "$DIR";
+const PAGE = 4096n;
+const TASK_SIZE = 0x7ffffffff000n;
+const TWO64 = 1n << 64n;
+const VSYSCALL = 0xffffffffff600000n;
+
+// ---------------------------------------------------------------------------------------------
+// PRNG: mulberry32, deterministic across platforms.
+
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  next(): number {
+    this.s = (this.s + 0x6d2b79f5) >>> 0;
+    let t = this.s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  /** Integer in [lo, hi]. */
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.next() * xs.length)] as T;
+  }
+  /** A key of `w` with probability proportional to its weight. */
+  weighted<K extends string>(w: Readonly<Record<K, number>>): K {
+    const keys = Object.keys(w) as K[];
+    let total = 0;
+    for (const k of keys) total += w[k];
+    let x = this.next() * total;
+    for (const k of keys) {
+      x -= w[k];
+      if (x < 0) return k;
+    }
+    return keys[keys.length - 1] as K;
+  }
+}
+
+/** The seed of program `index` of a run seeded `seed` (a splitmix-style hash). */
+export function programSeed(seed: number, index: number): number {
+  let z = (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(index + 1, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the generator knows about the executor child's layout.
+
+export interface Range {
+  start: bigint;
+  end: bigint;
+}
+
+export interface GenTargets {
+  startBrk: bigint;
+  /** The break at program start; the heap below it holds the executor's TLS. */
+  brk: bigint;
+  /** The executor's own VMAs (file, .bss, heap below the initial break, stack). */
+  protectedRanges: Range[];
+  /** [vdso], [vvar], [vvar_vclock]: whole-mode targets. */
+  specials: Range[];
+  stack: Range;
+  /** Lowest special mapping: top-down mmaps land just below it. */
+  mmapTop: bigint;
+  /** The host has CONFIG_MEMORY_FAILURE: MADV_HWPOISON/SOFT_OFFLINE would poison or migrate
+   *  real pages, so they are not generated. */
+  memoryFailure: boolean;
+}
+
+const SPECIAL = new Set(["[vdso]", "[vvar]", "[vvar_vclock]"]);
+
+export function targetsFromExec(init: ExecResult, opts: { memoryFailure: boolean }): GenTargets {
+  const protectedRanges: Range[] = [];
+  const specials: Range[] = [];
+  let stack: Range | null = null;
+  for (const line of init.initMaps) {
+    const m = parseMapsLine(line);
+    if (m.start >= 1n << 47n) continue; // [vsyscall]: not a VMA anything can change
+    const r = { start: m.start, end: m.end };
+    if (SPECIAL.has(m.name)) specials.push(r);
+    else protectedRanges.push(r);
+    if (m.name === "[stack]") stack = r;
+  }
+  if (stack === null) throw new Error("the executor's initial maps has no [stack]");
+  let mmapTop = stack.start;
+  for (const r of specials) if (r.start < mmapTop) mmapTop = r.start;
+  return { startBrk: init.info.startBrk, brk: init.info.brk, protectedRanges, specials, stack, mmapTop, memoryFailure: opts.memoryFailure };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The executor's safety: which ops could kill it.
+
+type Op = { name: string; args: Array<bigint | string> };
+
+const pageAlign = (x: bigint) => ((x + PAGE - 1n) / PAGE) * PAGE;
+const pageDown = (x: bigint) => x - (x % PAGE);
+
+function intersectsAny(rs: readonly Range[], start: bigint, end: bigint): boolean {
+  return rs.some((r) => start < r.end && end > r.start);
+}
+
+/** The range an op may change, or null when the kernel refuses it before touching anything
+ *  (lengths that wrap past 2^64 or exceed TASK_SIZE). Conservative: [page(start), start+len). */
+function touchedRange(start: bigint, len: bigint): Range | null {
+  const aligned = pageAlign(len);
+  if (len !== 0n && (aligned === 0n || aligned >= TWO64)) return null; // PAGE_ALIGN wrapped
+  if (start + aligned >= TWO64) return null; // end <= start: EINVAL/ENOMEM
+  return { start: pageDown(start), end: start + (len === 0n ? 1n : len) };
+}
+
+const DESTRUCTIVE_ADVICE = new Set([4n, 8n, 9n, 24n, 100n, 101n, 102n]); // DONTNEED FREE REMOVE DONTNEED_LOCKED HWPOISON SOFT_OFFLINE GUARD_INSTALL
+const MAP_FIXED = 0x10n;
+const MAP_FIXED_NOREPLACE = 0x100000n;
+const MREMAP_FIXED = 2n;
+
+/** Could this op unmap, move, re-protect, discard or overwrite the executor's own memory? */
+export function endangersExecutor(op: Op, t: GenTargets): boolean {
+  // As the executor will read them: u64 words (formatOp wraps the same way).
+  const a = op.args.map((x) => (typeof x === "bigint" ? BigInt.asUintN(64, x) : 0n));
+  // munmap/mprotect/madvise/mmap(MAP_FIXED) refuse a range that wraps past 2^64 up front.
+  const hits = (start: bigint, len: bigint) => {
+    const r = touchedRange(start, len);
+    return r !== null && intersectsAny(t.protectedRanges, r.start, r.end);
+  };
+  // Accesses and mremap get no such check: a wrapping range is taken as everything above start.
+  const hitsUnchecked = (start: bigint, len: bigint) => {
+    const end = start + (len === 0n ? 1n : len);
+    return intersectsAny(t.protectedRanges, pageDown(start), end < TWO64 ? end : TWO64);
+  };
+  switch (op.name) {
+    case "munmap":
+    case "mprotect":
+    case "pkey_mprotect":
+      return hits(a[0] as bigint, a[1] as bigint);
+    case "write":
+      return hitsUnchecked(a[0] as bigint, a[1] as bigint);
+    case "madvise":
+      return DESTRUCTIVE_ADVICE.has(a[2] as bigint) && hits(a[0] as bigint, a[1] as bigint);
+    case "mmap": {
+      const flags = a[3] as bigint;
+      // MAP_FIXED replaces what is there; with FIXED_NOREPLACE it fails with EEXIST instead.
+      return (flags & MAP_FIXED) !== 0n && (flags & MAP_FIXED_NOREPLACE) === 0n && hits(a[0] as bigint, a[1] as bigint);
+    }
+    case "mremap": {
+      const [old, oldLen, newLen, flags, dst] = a as [bigint, bigint, bigint, bigint, bigint];
+      if (hitsUnchecked(old, oldLen)) return true;
+      return (flags & MREMAP_FIXED) !== 0n && hitsUnchecked(dst, newLen);
+    }
+    case "brk": {
+      // Never shrink below the initial break: the heap below it holds the executor's TLS
+      // (static glibc), and losing it kills the child. Values below start_brk are refused
+      // by the kernel and harmless.
+      const v = a[0] as bigint;
+      return v >= t.startBrk && pageAlign(v) < pageAlign(t.brk);
+    }
+    case "close":
+      return (a[0] as bigint) >= 100n; // the executor's report goes through fd 100
+    default:
+      return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting.
+
+function num(x: bigint): string {
+  const v = BigInt.asUintN(64, x);
+  if (v >= TWO64 - 0x100000n) return `-${TWO64 - v}`;
+  if (v < 256n) return v.toString();
+  return `0x${v.toString(16)}`;
+}
+
+function formatOp(op: Op): string {
+  return [op.name, ...op.args.map((x) => (typeof x === "string" ? x : num(x)))].join(" ");
+}
+
+/** Substitutes the program's file directory. */
+export function materialize(ops: readonly string[], dir: string): string[] {
+  return ops.map((o) => o.split(DIR_TOKEN).join(dir));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The generator.
+
+export interface GenOptions {
+  seed: number;
+  ops: number;
+  whole?: boolean;
+  targets: GenTargets;
+}
+
+const ODD_ADDRS: readonly bigint[] = [
+  0n, 1n, 0xfffn, 0x1000n, 0x10000n, 0x7fffn, TASK_SIZE - PAGE, TASK_SIZE, 1n << 47n, VSYSCALL,
+  TWO64 - PAGE, TWO64 - 1n, 1n << 63n, 0xffff800000000000n,
+];
+// Odd lengths either fail up front (above TASK_SIZE, wrapping) or are tiny: a length that
+// succeeded and got populated (MAP_POPULATE, mlockall) could eat the machine's memory.
+const ODD_LENS: readonly bigint[] = [0n, 1n, 0xfffn, 0x1001n, TWO64 - 1n, TWO64 - PAGE, 1n << 63n, TASK_SIZE, 1n << 47n];
+const OUTSIDE_HINTS: readonly bigint[] = [0x100000000n, 0x300000000n, 0x7f0000000000n, 0x40000000n, 0x1000n, 0x10000n, 0x80000000n];
+const ADVICE: readonly bigint[] = [
+  0n, 1n, 2n, 3n, 4n, 8n, 9n, 10n, 11n, 12n, 13n, 14n, 15n, 16n, 17n, 18n, 19n, 20n, 21n, 22n, 23n, 24n, 25n,
+  100n, 101n, 102n, 103n, 5n, 6n, 7n, 26n, 99n, 104n, TWO64 - 1n,
+];
+const OP_WEIGHTS = {
+  mmap: 22, munmap: 8, mprotect: 8, pkey: 2, mremap: 10, madvise: 12, mseal: 3, brk: 3, mlock: 5,
+  msync: 2, open: 4, close: 1, touch: 8, rtouch: 3, write: 4, read: 4,
+} as const;
+
+class Gen {
+  readonly rng: Rng;
+  readonly arenaPages: number;
+  /** Open fds as the kernel allocates them (lowest free); 0-2 and the report fd are taken. */
+  private readonly fds = new Set<number>([0, 1, 2, 100]);
+  private readonly mine: number[] = [];
+  private files = 0;
+
+  constructor(
+    readonly opts: GenOptions,
+    readonly t: GenTargets,
+  ) {
+    this.rng = new Rng(opts.seed);
+    this.arenaPages = this.rng.int(256, 1024);
+  }
+
+  get arenaEnd(): bigint {
+    return ARENA + BigInt(this.arenaPages) * PAGE;
+  }
+
+  /** Guard VMAs around the arena keep merges and searches inside it. */
+  setup(): Op[] {
+    const guard = 0x4032n; // MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED|MAP_NORESERVE
+    return [
+      { name: "mmap", args: [ARENA - PAGE, PAGE, 0n, guard, -1n, 0n] },
+      { name: "mmap", args: [this.arenaEnd, PAGE, 0n, guard, -1n, 0n] },
+    ];
+  }
+
+  // --- values ---
+
+  arenaPage(): bigint {
+    return ARENA + BigInt(this.rng.int(-2, this.arenaPages + 1)) * PAGE;
+  }
+
+  /** Whole-mode targets in the real layout. */
+  layoutAddr(): bigint {
+    const r = this.rng;
+    switch (r.int(0, 6)) {
+      case 0: {
+        const s = r.pick(this.t.specials);
+        return s.start + BigInt(r.int(0, Number((s.end - s.start) / PAGE))) * PAGE;
+      }
+      case 1:
+        return VSYSCALL;
+      case 2:
+        return pageAlign(this.t.brk) + BigInt(r.int(-1, 8)) * PAGE;
+      case 3:
+        return this.t.mmapTop - BigInt(r.int(1, 64)) * PAGE;
+      case 4:
+        return this.t.stack.start - BigInt(r.int(1, 300)) * PAGE; // in and below the guard gap
+      case 5:
+        return this.t.startBrk;
+      default:
+        return BigInt(r.int(0x10, 0x3ff)) * PAGE; // below the executable
+    }
+  }
+
+  addr(): bigint {
+    const r = this.rng;
+    if (this.opts.whole && r.chance(0.3)) return this.layoutAddr();
+    const x = r.next();
+    if (x < 0.8) return this.arenaPage();
+    if (x < 0.87) return this.arenaPage() + BigInt(r.int(1, 4095));
+    return r.pick(ODD_ADDRS);
+  }
+
+  pages(max: number): bigint {
+    return BigInt(this.rng.int(1, max)) * PAGE;
+  }
+
+  len(): bigint {
+    const r = this.rng;
+    const x = r.next();
+    if (x < 0.6) return this.pages(8);
+    if (x < 0.75) return this.pages(this.arenaPages);
+    if (x < 0.8) return BigInt(r.int(1, 2)) * 0x200000n;
+    if (x < 0.9) return this.pages(8) + r.pick([1n, -1n, 0xfffn, -0xfffn]);
+    return r.pick(ODD_LENS);
+  }
+
+  prot(): bigint {
+    const r = this.rng;
+    const x = r.next();
+    if (x < 0.85) return BigInt(r.pick([0, 1, 3, 3, 3, 4, 5, 7, 2, 6]));
+    if (x < 0.9) return BigInt(r.pick([1, 3])) | 0x8n; // PROT_SEM
+    if (x < 0.95) return BigInt(r.pick([1, 3, 0])) | r.pick([0x01000000n, 0x02000000n]); // GROWSDOWN/UP
+    return r.pick([0x10n, 0x80000000n, TWO64 - 1n, 0x100000003n]);
+  }
+
+  // --- ops ---
+
+  mmap(): Op {
+    const r = this.rng;
+    const file = this.mine.length > 0 && r.chance(0.25);
+    let flags = BigInt(r.weighted({ 2: 70, 1: 12, 3: 8, 8: 6, 0: 2, 15: 2 }));
+    // MAP_ANONYMOUS, sometimes with a file's fd (ignored); without it and without a file of
+    // ours: fd 0 (a pipe: no mmap op, ENODEV) or a closed fd. Not fds 1/2: they are sockets,
+    // whose mmap op fails late (sock_no_mmap), which the model's VFS cannot describe.
+    const anon = file ? r.chance(0.05) : r.chance(0.97);
+    if (anon) flags |= 0x20n;
+    const fixed = r.next();
+    if (fixed < 0.4) flags |= MAP_FIXED;
+    else if (fixed < 0.5) flags |= MAP_FIXED_NOREPLACE;
+    else if (fixed < 0.53) flags |= MAP_FIXED | MAP_FIXED_NOREPLACE;
+    const extra: Array<[number, bigint]> = [
+      [0.05, 0x100n], // GROWSDOWN
+      [0.05, 0x20000n], // STACK
+      [0.1, 0x4000n], // NORESERVE
+      [0.1, 0x8000n], // POPULATE
+      [0.05, 0x2000n], // LOCKED
+      [0.03, 0x40n], // 32BIT
+      [0.02, 0x10000n], // NONBLOCK
+      [0.02, 0x40000n], // HUGETLB
+      [0.02, 0x80000n], // SYNC
+      [0.01, 0x4000000n], // UNINITIALIZED
+      [0.01, 0x80n], // ABOVE4G (ignored by mmap)
+      [0.01, 1n << 32n], // junk above the u32 flags (SHARED_VALIDATE refuses it)
+    ];
+    for (const [p, bit] of extra) if (r.chance(p)) flags |= bit;
+    const fd = file ? BigInt(r.pick(this.mine)) : anon ? (r.chance(0.95) ? -1n : BigInt(r.int(0, 4))) : r.pick([0n, 9n, -1n]);
+    const off = file ? this.fileOffset() : r.chance(0.95) ? 0n : r.pick([PAGE, 1n, 1n << 62n]);
+    const addr = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0n || r.chance(0.5) ? this.addr() : this.hint();
+    return { name: "mmap", args: [addr, this.len(), this.prot(), flags, fd, off] };
+  }
+
+  hint(): bigint {
+    const r = this.rng;
+    if (r.chance(0.4)) return 0n;
+    if (this.opts.whole && r.chance(0.3)) return this.layoutAddr();
+    return r.chance(0.5) ? r.pick(OUTSIDE_HINTS) : this.t.mmapTop - BigInt(r.int(1, 64)) * PAGE + BigInt(r.pick([0, 0, 1, 0x800]));
+  }
+
+  fileOffset(): bigint {
+    const r = this.rng;
+    const x = r.next();
+    if (x < 0.5) return 0n;
+    if (x < 0.85) return BigInt(r.int(1, 6)) * PAGE;
+    return r.pick([0x10n, 1n << 62n, TWO64 - PAGE, 1n << 44n]);
+  }
+
+  mremap(): Op {
+    const r = this.rng;
+    const flags = r.weighted({ 0: 20, 1: 30, 3: 25, 5: 10, 7: 6, 2: 3, 4: 3, 8: 3 });
+    const oldLen = r.chance(0.05) ? 0n : this.len();
+    const grow = r.next();
+    let newLen: bigint;
+    if (grow < 0.4) newLen = oldLen + this.pages(8);
+    else if (grow < 0.6) newLen = oldLen > PAGE ? oldLen - PAGE : PAGE;
+    else if (grow < 0.8) newLen = oldLen;
+    else newLen = this.len();
+    return { name: "mremap", args: [this.addr(), oldLen, newLen, BigInt(flags), this.addr()] };
+  }
+
+  madvise(): Op {
+    const r = this.rng;
+    let advice = r.pick(ADVICE);
+    // Without CONFIG_MEMORY_FAILURE these are EINVAL; with it they poison real pages.
+    if ((advice === 100n || advice === 101n) && this.t.memoryFailure) advice = 0n;
+    if (r.chance(0.15)) advice = r.pick([102n, 103n, 22n, 23n]); // guards and populate, more often
+    return { name: "madvise", args: [this.addr(), this.len(), advice] };
+  }
+
+  brk(): Op {
+    const r = this.rng;
+    const base = pageAlign(this.t.brk);
+    const x = r.next();
+    let v: bigint;
+    if (x < 0.2) v = 0n;
+    else if (x < 0.7) v = base + BigInt(r.int(0, 64)) * PAGE;
+    else if (x < 0.85) v = base + BigInt(r.int(0, 64)) * PAGE + BigInt(r.int(1, 4095));
+    else v = r.pick([1n, this.t.startBrk - PAGE, ARENA, TASK_SIZE, TWO64 - 1n, base + 0x1000000n]);
+    return { name: "brk", args: [v] };
+  }
+
+  mlock(): Op {
+    const r = this.rng;
+    switch (r.weighted({ mlock: 30, mlock2: 25, munlock: 25, mlockall: 12, munlockall: 8 })) {
+      case "mlock":
+        return { name: "mlock", args: [this.addr(), this.len()] };
+      case "mlock2":
+        return { name: "mlock2", args: [this.addr(), this.len(), BigInt(r.pick([0, 0, 1, 1, 2, 3]))] };
+      case "munlock":
+        return { name: "munlock", args: [this.addr(), this.len()] };
+      case "mlockall":
+        return { name: "mlockall", args: [BigInt(r.pick([1, 2, 3, 5, 6, 7, 0, 4, 8]))] };
+      default:
+        return { name: "munlockall", args: [] };
+    }
+  }
+
+  pkey(): Op {
+    const r = this.rng;
+    switch (r.int(0, 2)) {
+      case 0:
+        return { name: "pkey_mprotect", args: [this.addr(), this.len(), this.prot(), r.pick([TWO64 - 1n, 0n, 1n, 15n, 16n])] };
+      case 1:
+        return { name: "pkey_alloc", args: [r.pick([0n, 0n, 1n]), r.pick([0n, 1n, 2n, 3n, 4n])] };
+      default:
+        return { name: "pkey_free", args: [r.pick([0n, 1n, 15n, TWO64 - 1n])] };
+    }
+  }
+
+  open(): Op {
+    const r = this.rng;
+    const fd = this.lowestFreeFd();
+    this.fds.add(fd);
+    this.mine.push(fd);
+    if (r.chance(0.12)) return { name: "open", args: ["/dev/zero", 2n, TWO64 - 1n] };
+    const oflags = BigInt(r.weighted({ 2: 60, 0: 28, 1: 6, 3: 3, 1026: 3 }));
+    // A re-open (size -1) of an existing file keeps its contents and size.
+    if (this.files > 0 && r.chance(0.2)) return { name: "open", args: [`${DIR_TOKEN}/f${r.int(0, this.files - 1)}`, oflags, TWO64 - 1n] };
+    const size = r.pick([0n, PAGE, 2n * PAGE, 3n * PAGE, 5000n, 16n * PAGE]);
+    return { name: "open", args: [`${DIR_TOKEN}/f${this.files++}`, oflags, size] };
+  }
+
+  close(): Op {
+    const r = this.rng;
+    const fd = this.mine.length > 0 && r.chance(0.9) ? r.pick(this.mine) : r.int(0, 9);
+    this.fds.delete(fd);
+    const i = this.mine.indexOf(fd);
+    if (i >= 0) this.mine.splice(i, 1);
+    return { name: "close", args: [BigInt(fd)] };
+  }
+
+  lowestFreeFd(): number {
+    let fd = 0;
+    while (this.fds.has(fd)) fd++;
+    return fd;
+  }
+
+  /** Accesses: short ones (the model reads byte by byte), mostly at page starts. */
+  access(name: "touch" | "rtouch" | "write" | "read"): Op {
+    const r = this.rng;
+    const len = name === "read" || name === "write" ? r.pick([1n, 0x10n, PAGE, 2n * PAGE, 3n * PAGE, 0n, PAGE + 1n]) : this.accessLen();
+    const addr = r.chance(0.85) ? this.addr() : this.addr() + BigInt(r.int(1, 4095));
+    if (name === "write") return { name, args: [addr, len, BigInt(r.int(0, 255))] };
+    return { name, args: [addr, len] };
+  }
+
+  accessLen(): bigint {
+    const r = this.rng;
+    const x = r.next();
+    if (x < 0.7) return this.pages(8);
+    if (x < 0.85) return this.pages(this.arenaPages);
+    return r.pick([0n, 1n, 0x10n, PAGE + 1n]);
+  }
+
+  op(): Op {
+    const r = this.rng;
+    const kind = r.weighted(OP_WEIGHTS);
+    switch (kind) {
+      case "mmap":
+        return this.mmap();
+      case "munmap":
+        return { name: "munmap", args: [this.addr(), this.len()] };
+      case "mprotect":
+        return { name: "mprotect", args: [this.addr(), this.len(), this.prot()] };
+      case "pkey":
+        return this.pkey();
+      case "mremap":
+        return this.mremap();
+      case "madvise":
+        return this.madvise();
+      case "mseal":
+        return { name: "mseal", args: [this.addr(), this.len(), r.chance(0.9) ? 0n : r.pick([1n, 2n])] };
+      case "brk":
+        return this.brk();
+      case "mlock":
+        return this.mlock();
+      case "msync":
+        return { name: "msync", args: [this.addr(), this.len(), BigInt(r.pick([0, 1, 2, 4, 3, 6, 5, 8]))] };
+      case "open":
+        return this.open();
+      case "close":
+        return this.close();
+      default:
+        return this.access(kind);
+    }
+  }
+
+  /** An op that cannot kill the executor (redrawn until it is) and whose result the model
+   *  can know. */
+  safeOp(): Op {
+    for (;;) {
+      const op = this.op();
+      if (endangersExecutor(op, this.t) || this.readsUnknownBytes(op)) continue;
+      this.noteSpecials(op);
+      return op;
+    }
+  }
+
+  /** Once an op may have remapped, re-protected or written a special mapping, its bytes can
+   *  turn up anywhere: `read` is not generated any more. */
+  private specialsTouched = false;
+
+  private noteSpecials(op: Op): void {
+    if (op.name === "read" || op.name === "rtouch" || op.name === "touch") return;
+    const [a, l] = op.args;
+    if (typeof a !== "bigint" || typeof l !== "bigint") return;
+    const r = touchedRange(a, l);
+    if (r !== null && intersectsAny(this.t.specials, r.start, r.end)) this.specialsTouched = true;
+  }
+
+  /** The model does not know the bytes of the executor's own memory or of [vdso]/[vvar]
+   *  (the latter change with the clock): `read` must not hash them. */
+  private readsUnknownBytes(op: Op): boolean {
+    if (op.name !== "read") return false;
+    if (this.specialsTouched) return true;
+    const r = touchedRange(op.args[0] as bigint, op.args[1] as bigint);
+    return r !== null && (intersectsAny(this.t.protectedRanges, r.start, r.end) || intersectsAny(this.t.specials, r.start, r.end));
+  }
+}
+
+/** A random program: arena setup, then `opts.ops` ops. Deterministic in (seed, ops, whole, targets). */
+export function generateProgram(opts: GenOptions, name = `s${opts.seed}`): Program {
+  const g = new Gen(opts, opts.targets);
+  const ops = g.setup();
+  while (ops.length < opts.ops + 2) ops.push(g.safeOp());
+  return { name, ops: ops.map(formatOp) };
+}
