@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { TraceFormatError, parseTrace, runOps } from "../src/oracle/kbench.js";
+import { parseTrace, runOps, TraceFormatError } from "../src/oracle/kbench.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "shared", "traces", "kbench");
 

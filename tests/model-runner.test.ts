@@ -5,16 +5,8 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type ExecResult, executorAvailable, parseSmapsLine, runPrograms } from "../src/oracle/executor.js";
-import {
-  collectFileFacts,
-  formatDev,
-  layoutFromExec,
-  parseNum,
-  parseOp,
-  runOnModel,
-  statFileFacts,
-} from "../src/oracle/model-runner.js";
+import { type ExecResult, parseSmapsLine, runPrograms } from "../src/oracle/executor.js";
+import { collectFileFacts, formatDev, layoutFromExec, parseNum, parseOp, runOnModel, statFileFacts } from "../src/oracle/model-runner.js";
 
 const TWO64 = 1n << 64n;
 
@@ -79,7 +71,21 @@ describe("parseNum (native/executor.c parse_num)", () => {
   });
 
   it("rejects overflow, empty digits and anything but digits", () => {
-    for (const t of ["18446744073709551616", "0x10000000000000000", "", "-", "0x", "-0x", "+1", "1e3", "0b1", "12a", "--1", "0x1g", "PROT_READ"]) {
+    for (const t of [
+      "18446744073709551616",
+      "0x10000000000000000",
+      "",
+      "-",
+      "0x",
+      "-0x",
+      "+1",
+      "1e3",
+      "0b1",
+      "12a",
+      "--1",
+      "0x1g",
+      "PROT_READ",
+    ]) {
       expect(parseNum(t), t).toBeNull();
     }
   });
@@ -98,7 +104,21 @@ describe("parseOp (native/executor.c parse_op)", () => {
   });
 
   it("marks malformed lines bad: unknown op, wrong arity, bad numbers, byte > 255, unsendable text", () => {
-    for (const l of ["", "   ", "bogus 1", "mmap 1 2", "munmap 0x1000 zz", "brk", "brk 0 0", "write 0 1 256", "write 0 1 -1", "open /x 2", "end", "brk 0\nbrk 0", "brk 0\0"]) {
+    for (const l of [
+      "",
+      "   ",
+      "bogus 1",
+      "mmap 1 2",
+      "munmap 0x1000 zz",
+      "brk",
+      "brk 0 0",
+      "write 0 1 256",
+      "write 0 1 -1",
+      "open /x 2",
+      "end",
+      "brk 0\nbrk 0",
+      "brk 0\0",
+    ]) {
       expect(parseOp(l), JSON.stringify(l)).toEqual({ kind: "bad" });
     }
   });
@@ -114,7 +134,9 @@ describe("runOnModel", () => {
   it("adopts the executor's layout: a program without ops ends with the initial maps and smaps", () => {
     const r = model([]);
     expect(r.finalMaps).toEqual(INIT_MAPS);
-    expect(r.finalSmaps.map((s) => [s.start, s.end, s.flags.join(" ")])).toEqual(INIT_SMAPS.map((s) => [s.start, s.end, s.flags.join(" ")]));
+    expect(r.finalSmaps.map((s) => [s.start, s.end, s.flags.join(" ")])).toEqual(
+      INIT_SMAPS.map((s) => [s.start, s.end, s.flags.join(" ")]),
+    );
   });
 
   it("converts maps + smaps into a Layout in pages, without the gate VMA", () => {
@@ -166,14 +188,21 @@ describe("the open resolver", () => {
     expect(formatDev(0xfe00n)).toBe("fe:00");
     expect(formatDev(0x6n)).toBe("00:06");
     expect(formatDev((259n << 8n) | 2n)).toBe("103:02");
-    expect(formatDev((0x12n << 8n) | 0x34n | (0x56n << 12n << 8n))).toBe("12:5634");
+    expect(formatDev((0x12n << 8n) | 0x34n | ((0x56n << 12n) << 8n))).toBe("12:5634");
   });
 
   it("stats a path into FileFacts, null if it does not exist", () => {
     const f = join(dir, "a");
     writeFileSync(f, "x".repeat(5000));
     const st = statSync(f, { bigint: true });
-    expect(statFileFacts(f)).toEqual({ dev: formatDev(st.dev), ino: Number(st.ino), size: 5000, regular: true, noexec: false, zeroDevice: false });
+    expect(statFileFacts(f)).toEqual({
+      dev: formatDev(st.dev),
+      ino: Number(st.ino),
+      size: 5000,
+      regular: true,
+      noexec: false,
+      zeroDevice: false,
+    });
     expect(statFileFacts(join(dir, "nope"))).toBeNull();
     expect(statFileFacts("/dev/zero")).toMatchObject({ regular: false, zeroDevice: true });
   });
@@ -181,7 +210,9 @@ describe("the open resolver", () => {
   it("marks paths under the program's directory as created by it", () => {
     const f = join(dir, "b");
     writeFileSync(f, "");
-    const facts = collectFileFacts([`open ${f} 2 4096`, "open /dev/zero 2 -1", `open ${join(dir, "nope")} 0 -1`, "bogus"], { createdUnder: dir });
+    const facts = collectFileFacts([`open ${f} 2 4096`, "open /dev/zero 2 -1", `open ${join(dir, "nope")} 0 -1`, "bogus"], {
+      createdUnder: dir,
+    });
     expect([...facts.keys()]).toEqual([f, "/dev/zero"]);
     expect(facts.get(f)?.preexisting).toBe(false);
     expect(facts.get("/dev/zero")?.preexisting).toBe(true);
@@ -203,7 +234,7 @@ describe("the open resolver", () => {
   });
 });
 
-describe.skipIf(!executorAvailable())("runOnModel against the executor", () => {
+describe("runOnModel against the executor", () => {
   const dir = mkdtempSync(join(tmpdir(), "aspace-runner-live-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

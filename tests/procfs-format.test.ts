@@ -3,16 +3,26 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { VSYSCALL_LINE, formatMapsLine, smapsField } from "../src/kernel/procfs/maps.js";
+import { formatMapsLine, smapsField, VSYSCALL_LINE } from "../src/kernel/procfs/maps.js";
 import { parseMapsLine } from "../src/kernel/procfs/parse.js";
 
 describe("procfs formatting against the live kernel", () => {
   it("re-formats every line of /proc/self/maps byte for byte", () => {
-    const lines = readFileSync("/proc/self/maps", "utf8").split("\n").filter((l) => l !== "");
+    const lines = readFileSync("/proc/self/maps", "utf8")
+      .split("\n")
+      .filter((l) => l !== "");
     expect(lines.length).toBeGreaterThan(10);
     for (const line of lines) {
       const e = parseMapsLine(line);
-      const formatted = formatMapsLine({ start: Number(e.start), end: Number(e.end), perms: e.perms, offset: Number(e.offset), dev: e.dev, ino: e.inode, name: e.name });
+      const formatted = formatMapsLine({
+        start: Number(e.start),
+        end: Number(e.end),
+        perms: e.perms,
+        offset: Number(e.offset),
+        dev: e.dev,
+        ino: e.inode,
+        name: e.name,
+      });
       expect(formatted).toBe(line);
     }
     expect(lines[lines.length - 1]).toBe(VSYSCALL_LINE);

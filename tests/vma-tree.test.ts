@@ -3,8 +3,8 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { VmaTree } from "../src/kernel/mm/vma-tree.js";
 import { Vma } from "../src/kernel/mm/vma.js";
+import { VmaTree } from "../src/kernel/mm/vma-tree.js";
 
 const mk = (s: number, e: number, tag = 0) => new Vma(s, e, tag, 0, s, null, null, false, null);
 
@@ -45,47 +45,51 @@ function refLowestGap(list: Vma[], len: number, low: number, high: number): numb
 describe("VmaTree", () => {
   it("agrees with a sorted array under random inserts, removes, replaces and clones", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(3), fc.nat(4000), fc.integer({ min: 1, max: 8 })), { maxLength: 600 }), fc.nat(10000), (ops, q) => {
-        const t = new VmaTree();
-        let ref: Vma[] = [];
-        let snap: { tree: VmaTree; ref: Vma[] } | null = null;
-        for (const [kind, at, len] of ops) {
-          const s = at * 2 + 1_000_000_000_000 / 4096;
-          const e = s + len;
-          const hit = ref.find((v) => v.start < e && s < v.end);
-          if (kind === 0 && !hit) {
-            const v = mk(s, e);
-            t.insert(v);
-            ref = [...ref, v].sort((a, b) => a.start - b.start);
-          } else if (kind === 1 && hit) {
-            t.remove(hit);
-            ref = ref.filter((v) => v !== hit);
-          } else if (kind === 2 && hit && hit.pages > 1) {
-            const lo = hit.slice(hit.start, hit.start + 1);
-            const hi = hit.slice(hit.start + 1, hit.end);
-            t.replace(hit, lo);
-            t.insert(hi);
-            ref = ref.flatMap((v) => (v === hit ? [lo, hi] : [v]));
-          } else if (kind === 3 && snap === null) {
-            snap = { tree: t.clone(), ref: ref.slice() };
+      fc.property(
+        fc.array(fc.tuple(fc.nat(3), fc.nat(4000), fc.integer({ min: 1, max: 8 })), { maxLength: 600 }),
+        fc.nat(10000),
+        (ops, q) => {
+          const t = new VmaTree();
+          let ref: Vma[] = [];
+          let snap: { tree: VmaTree; ref: Vma[] } | null = null;
+          for (const [kind, at, len] of ops) {
+            const s = at * 2 + 1_000_000_000_000 / 4096;
+            const e = s + len;
+            const hit = ref.find((v) => v.start < e && s < v.end);
+            if (kind === 0 && !hit) {
+              const v = mk(s, e);
+              t.insert(v);
+              ref = [...ref, v].sort((a, b) => a.start - b.start);
+            } else if (kind === 1 && hit) {
+              t.remove(hit);
+              ref = ref.filter((v) => v !== hit);
+            } else if (kind === 2 && hit && hit.pages > 1) {
+              const lo = hit.slice(hit.start, hit.start + 1);
+              const hi = hit.slice(hit.start + 1, hit.end);
+              t.replace(hit, lo);
+              t.insert(hi);
+              ref = ref.flatMap((v) => (v === hit ? [lo, hi] : [v]));
+            } else if (kind === 3 && snap === null) {
+              snap = { tree: t.clone(), ref: ref.slice() };
+            }
           }
-        }
-        expect(t.toArray()).toEqual(ref);
-        expect(t.size).toBe(ref.length);
-        if (snap) expect(snap.tree.toArray()).toEqual(snap.ref);
-        const base = 1_000_000_000_000 / 4096;
-        for (let i = 0; i < 40; i++) {
-          const p = base + ((q + i * 97) % 8100);
-          expect(t.find(p)).toBe(refFind(ref, p));
-          expect(t.findNext(p)).toBe(ref.find((v) => v.end > p) ?? null);
-          expect(t.findPrev(p)).toBe([...ref].reverse().find((v) => v.start < p) ?? null);
-          const len = 1 + (i % 5);
-          const lo = base + (i * 31) % 4000;
-          const hi = lo + 500 + i * 7;
-          expect(t.highestGap(len, lo, hi)).toBe(refHighestGap(ref, len, lo, hi));
-          expect(t.lowestGap(len, lo, hi)).toBe(refLowestGap(ref, len, lo, hi));
-        }
-      }),
+          expect(t.toArray()).toEqual(ref);
+          expect(t.size).toBe(ref.length);
+          if (snap) expect(snap.tree.toArray()).toEqual(snap.ref);
+          const base = 1_000_000_000_000 / 4096;
+          for (let i = 0; i < 40; i++) {
+            const p = base + ((q + i * 97) % 8100);
+            expect(t.find(p)).toBe(refFind(ref, p));
+            expect(t.findNext(p)).toBe(ref.find((v) => v.end > p) ?? null);
+            expect(t.findPrev(p)).toBe([...ref].reverse().find((v) => v.start < p) ?? null);
+            const len = 1 + (i % 5);
+            const lo = base + ((i * 31) % 4000);
+            const hi = lo + 500 + i * 7;
+            expect(t.highestGap(len, lo, hi)).toBe(refHighestGap(ref, len, lo, hi));
+            expect(t.lowestGap(len, lo, hi)).toBe(refLowestGap(ref, len, lo, hi));
+          }
+        },
+      ),
       { numRuns: 150 },
     );
   });

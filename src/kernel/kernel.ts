@@ -1,7 +1,7 @@
 // The model's entry point: a kernel configuration, processes, and the syscall surface.
 // Everything is deterministic and does no I/O.
 
-import { Vfs, type Resolver } from "./fs/vfs.js";
+import { type Resolver, Vfs } from "./fs/vfs.js";
 import { type AccessKind, type AccessResult, userAccess } from "./mm/access.js";
 import { type KernelConfig, makeConfig } from "./mm/config.js";
 import { type Creds, REFERENCE_ROOT } from "./mm/creds.js";
@@ -9,7 +9,7 @@ import { Mm } from "./mm/mm.js";
 import { DEFAULT_RLIMITS, type Rlimits } from "./mm/rlimits.js";
 import { procMaps, procSmaps } from "./procfs/maps.js";
 import { SYSCALLS } from "./syscalls.js";
-import { type Layout, legacyBaseFor, mmFromLayout, mmapBaseFor } from "./task/layout.js";
+import { type Layout, legacyBaseFor, mmapBaseFor, mmFromLayout } from "./task/layout.js";
 import { Process } from "./task/process.js";
 import { errnoName } from "./uapi/errno.js";
 import { type U64, u64 } from "./uapi/u64.js";
@@ -42,7 +42,13 @@ export class Kernel {
 
   /** A process with an empty address space (no executable), default layout bases. */
   spawnEmpty(): Process {
-    const mm = new Mm(this.config, this.creds, { ...this.rlimits }, mmapBaseFor(this.config, this.rlimits.stack), legacyBaseFor(this.config));
+    const mm = new Mm(
+      this.config,
+      this.creds,
+      { ...this.rlimits },
+      mmapBaseFor(this.config, this.rlimits.stack),
+      legacyBaseFor(this.config),
+    );
     return this.add(mm);
   }
 

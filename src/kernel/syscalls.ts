@@ -11,8 +11,8 @@ import { sysMseal } from "./mm/mseal.js";
 import { sysMsync } from "./mm/msync.js";
 import { sysMunmap } from "./mm/munmap.js";
 import type { Process } from "./task/process.js";
-import type { U64 } from "./uapi/u64.js";
 import { EBADF } from "./uapi/errno.js";
+import type { U64 } from "./uapi/u64.js";
 import { toInt32 } from "./uapi/u64.js";
 
 export type SyscallImpl = (p: Process, a: U64[]) => number;

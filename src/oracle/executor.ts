@@ -307,10 +307,10 @@ function parseOutput(programs: Program[], stdout: string, stderr: string): ExecR
         section === "info" || section === "init-maps"
           ? "during the initial snapshot"
           : res.length < prog.ops.length
-          ? `at op ${res.length} (${prog.ops[res.length]})`
-          : ended
-            ? "after the report"
-            : "during the final snapshot";
+            ? `at op ${res.length} (${prog.ops[res.length]})`
+            : ended
+              ? "after the report"
+              : "during the final snapshot";
       died = `${describeStatus(st)} ${where}`;
     } else if (res.length !== prog.ops.length) {
       fail(`"end" after ${res.length} results for ${prog.ops.length} ops`, i - 1);

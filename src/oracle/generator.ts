@@ -14,8 +14,8 @@
 // File paths are written as `$DIR/fN`; the runner substitutes a fresh directory per run
 // (materialize), so that every run creates its own files.
 
-import type { ExecResult, Program } from "./executor.js";
 import { parseMapsLine } from "../kernel/procfs/parse.js";
+import type { ExecResult, Program } from "./executor.js";
 
 export const ARENA = 0x200000000n;
 export const DIR_TOKEN = "$DIR";
@@ -218,20 +218,78 @@ export interface GenOptions {
 }
 
 const ODD_ADDRS: readonly bigint[] = [
-  0n, 1n, 0xfffn, 0x1000n, 0x10000n, 0x7fffn, TASK_SIZE - PAGE, TASK_SIZE, 1n << 47n, VSYSCALL,
-  TWO64 - PAGE, TWO64 - 1n, 1n << 63n, 0xffff800000000000n,
+  0n,
+  1n,
+  0xfffn,
+  0x1000n,
+  0x10000n,
+  0x7fffn,
+  TASK_SIZE - PAGE,
+  TASK_SIZE,
+  1n << 47n,
+  VSYSCALL,
+  TWO64 - PAGE,
+  TWO64 - 1n,
+  1n << 63n,
+  0xffff800000000000n,
 ];
 // Odd lengths either fail up front (above TASK_SIZE, wrapping) or are tiny: a length that
 // succeeded and got populated (MAP_POPULATE, mlockall) could eat the machine's memory.
 const ODD_LENS: readonly bigint[] = [0n, 1n, 0xfffn, 0x1001n, TWO64 - 1n, TWO64 - PAGE, 1n << 63n, TASK_SIZE, 1n << 47n];
 const OUTSIDE_HINTS: readonly bigint[] = [0x100000000n, 0x300000000n, 0x7f0000000000n, 0x40000000n, 0x1000n, 0x10000n, 0x80000000n];
 const ADVICE: readonly bigint[] = [
-  0n, 1n, 2n, 3n, 4n, 8n, 9n, 10n, 11n, 12n, 13n, 14n, 15n, 16n, 17n, 18n, 19n, 20n, 21n, 22n, 23n, 24n, 25n,
-  100n, 101n, 102n, 103n, 5n, 6n, 7n, 26n, 99n, 104n, TWO64 - 1n,
+  0n,
+  1n,
+  2n,
+  3n,
+  4n,
+  8n,
+  9n,
+  10n,
+  11n,
+  12n,
+  13n,
+  14n,
+  15n,
+  16n,
+  17n,
+  18n,
+  19n,
+  20n,
+  21n,
+  22n,
+  23n,
+  24n,
+  25n,
+  100n,
+  101n,
+  102n,
+  103n,
+  5n,
+  6n,
+  7n,
+  26n,
+  99n,
+  104n,
+  TWO64 - 1n,
 ];
 const OP_WEIGHTS = {
-  mmap: 22, munmap: 8, mprotect: 8, pkey: 2, mremap: 10, madvise: 12, mseal: 3, brk: 3, mlock: 5,
-  msync: 2, open: 4, close: 1, touch: 8, rtouch: 3, write: 4, read: 4,
+  mmap: 22,
+  munmap: 8,
+  mprotect: 8,
+  pkey: 2,
+  mremap: 10,
+  madvise: 12,
+  mseal: 3,
+  brk: 3,
+  mlock: 5,
+  msync: 2,
+  open: 4,
+  close: 1,
+  touch: 8,
+  rtouch: 3,
+  write: 4,
+  read: 4,
 } as const;
 
 class Gen {

@@ -9,8 +9,8 @@ import { userAccess } from "../kernel/mm/access.js";
 import { makeConfig } from "../kernel/mm/config.js";
 import { REFERENCE_ROOT } from "../kernel/mm/creds.js";
 import { sysMadvise } from "../kernel/mm/madvise.js";
-import { sysMmap } from "../kernel/mm/mmap.js";
 import { Mm } from "../kernel/mm/mm.js";
+import { sysMmap } from "../kernel/mm/mmap.js";
 import { sysMprotect } from "../kernel/mm/mprotect.js";
 import { sysMremap } from "../kernel/mm/mremap.js";
 import { sysMseal } from "../kernel/mm/mseal.js";
@@ -19,7 +19,17 @@ import { DEFAULT_RLIMITS } from "../kernel/mm/rlimits.js";
 import { mapsLine, smapsCounters, vmFlagNames } from "../kernel/procfs/maps.js";
 import { legacyBaseFor, mmapBaseFor } from "../kernel/task/layout.js";
 import { errnoByName, errnoName } from "../kernel/uapi/errno.js";
-import { MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_READ, PROT_WRITE } from "../kernel/uapi/mman.js";
+import {
+  MADV_DONTNEED,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+  PROT_READ,
+  PROT_WRITE,
+} from "../kernel/uapi/mman.js";
 
 export class TraceFormatError extends Error {
   constructor(
@@ -177,11 +187,16 @@ function showRet(r: number): string {
 function opText(t: ParsedTrace, i: number): string {
   const h = (n: number) => `0x${n.toString(16)}`;
   const name = OP_NAMES[t.op[i]];
-  return t.op[i] === OP_MREMAP ? `${name} ${h(t.off[i])} ${h(t.len[i])} -> ${h(t.arg[i])}` : `${name} ${h(t.off[i])} ${h(t.len[i])} prot=${t.prot[i]}`;
+  return t.op[i] === OP_MREMAP
+    ? `${name} ${h(t.off[i])} ${h(t.len[i])} -> ${h(t.arg[i])}`
+    : `${name} ${h(t.off[i])} ${h(t.len[i])} prot=${t.prot[i]}`;
 }
 
 /** Replay a parsed trace on a fresh arena; returns the mm and the mismatching ops. */
-export function replayParsed(t: ParsedTrace, opts: { base?: number; maxMismatches?: number } = {}): { mm: Mm; mismatches: number; first: Mismatch[] } {
+export function replayParsed(
+  t: ParsedTrace,
+  opts: { base?: number; maxMismatches?: number } = {},
+): { mm: Mm; mismatches: number; first: Mismatch[] } {
   const base = opts.base ?? DEFAULT_ARENA_BASE;
   const { mm, files } = setupArena(base, t.arenaBytes);
   const keep = opts.maxMismatches ?? 20;
@@ -214,7 +229,9 @@ export function arenaVmflags(mm: Mm, base: number, arenaBytes: number): string[]
   };
   return mm.tree.range(lo, hi).map((v) => {
     const perms = mapsLine(mm, v).split(" ")[1];
-    return `${off(v.start)} ${off(v.end)} ${perms} ${smapsCounters(mm, v).rssKb} ${vmFlagNames(v).map((n) => `${n} `).join("")}`;
+    return `${off(v.start)} ${off(v.end)} ${perms} ${smapsCounters(mm, v).rssKb} ${vmFlagNames(v)
+      .map((n) => `${n} `)
+      .join("")}`;
   });
 }
 
@@ -270,5 +287,14 @@ export function runOps(text: string, opts: { expectedMaps?: string; expectedVmfl
     vmflagsEqual = d.length === 0;
     diff.push(...d);
   }
-  return { ops: t.count, mismatches, maps_equal: mapsEqual, vmflags_equal: vmflagsEqual, seconds, first_mismatches: first, maps_diff: diff, maps: `${maps.join("\n")}\n` };
+  return {
+    ops: t.count,
+    mismatches,
+    maps_equal: mapsEqual,
+    vmflags_equal: vmflagsEqual,
+    seconds,
+    first_mismatches: first,
+    maps_diff: diff,
+    maps: `${maps.join("\n")}\n`,
+  };
 }

@@ -5,27 +5,41 @@
 
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import type { FileFacts } from "../kernel/fs/vfs.js";
 import { makeInode, openFile } from "../kernel/fs/file.js";
+import type { FileFacts } from "../kernel/fs/vfs.js";
 import { Kernel } from "../kernel/kernel.js";
-import { Unsupported } from "../kernel/unsupported.js";
 import type { AccessKind } from "../kernel/mm/access.js";
 import { DEFAULT_CONFIG, type KernelConfig } from "../kernel/mm/config.js";
 import type { Rlimits } from "../kernel/mm/rlimits.js";
-import { parseMapsLine } from "../kernel/procfs/parse.js";
 import { smapsCounters, vmFlagNames } from "../kernel/procfs/maps.js";
+import { parseMapsLine } from "../kernel/procfs/parse.js";
 import type { Layout, LayoutVma } from "../kernel/task/layout.js";
 import { errnoName } from "../kernel/uapi/errno.js";
 import { toInt32, u64 } from "../kernel/uapi/u64.js";
+import { Unsupported } from "../kernel/unsupported.js";
 import type { ExecResult, OpResult, Program, SmapsLine } from "./executor.js";
 
 // ---------------------------------------------------------------------------------------------
 // Op parsing, exactly as native/executor.c parse_op()/parse_num().
 
 const SYSCALL_ARITY: Readonly<Record<string, number>> = {
-  mmap: 6, munmap: 2, mprotect: 3, pkey_mprotect: 4, pkey_alloc: 2, pkey_free: 1, mremap: 5,
-  madvise: 3, mseal: 3, brk: 1, mlock: 2, mlock2: 3, munlock: 2, mlockall: 1, munlockall: 0,
-  msync: 3, close: 1,
+  mmap: 6,
+  munmap: 2,
+  mprotect: 3,
+  pkey_mprotect: 4,
+  pkey_alloc: 2,
+  pkey_free: 1,
+  mremap: 5,
+  madvise: 3,
+  mseal: 3,
+  brk: 1,
+  mlock: 2,
+  mlock2: 3,
+  munlock: 2,
+  mlockall: 1,
+  munlockall: 0,
+  msync: 3,
+  close: 1,
 };
 const ACCESS_ARITY: Readonly<Record<AccessKind, number>> = { touch: 2, rtouch: 2, write: 3, read: 2 };
 
@@ -123,7 +137,14 @@ export function statFileFacts(path: string, cwd = process.cwd()): FileFacts | nu
     const st = statSync(abs, { bigint: true });
     // /dev/zero is the character device 1:5 (drivers/char/mem.c): its mmap is special.
     const zeroDevice = st.isCharacterDevice() && formatDev(st.rdev) === "01:05";
-    return { dev: formatDev(st.dev), ino: Number(st.ino), size: Number(st.size), regular: st.isFile(), noexec: mountedNoexec(abs), zeroDevice };
+    return {
+      dev: formatDev(st.dev),
+      ino: Number(st.ino),
+      size: Number(st.size),
+      regular: st.isFile(),
+      noexec: mountedNoexec(abs),
+      zeroDevice,
+    };
   } catch {
     return null;
   }
@@ -340,7 +361,13 @@ function runOp(kernel: Kernel, pid: number, op: ParsedOp, created: Set<string>):
     case "bad":
       return { kind: "errno", name: "EBADOP" };
     case "sys":
-      return rawResult(kernel.syscallRaw(pid, op.name, op.args.map((a) => u64(a))));
+      return rawResult(
+        kernel.syscallRaw(
+          pid,
+          op.name,
+          op.args.map((a) => u64(a)),
+        ),
+      );
     case "open":
       return runOpen(kernel, pid, op, created);
     case "access":

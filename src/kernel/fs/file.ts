@@ -46,7 +46,16 @@ export function openFile(inode: Inode, readable: boolean, writable: boolean): Op
 
 export function makeInode(
   path: string,
-  opts: { dev?: string; ino: number; size: number; regular?: boolean; noexec?: boolean; shmem?: boolean; deleted?: boolean; zeroDevice?: boolean },
+  opts: {
+    dev?: string;
+    ino: number;
+    size: number;
+    regular?: boolean;
+    noexec?: boolean;
+    shmem?: boolean;
+    deleted?: boolean;
+    zeroDevice?: boolean;
+  },
 ): Inode {
   return {
     dev: opts.dev ?? "00:00",

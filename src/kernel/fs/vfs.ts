@@ -4,7 +4,7 @@
 // ENOENT.
 
 import { ENOENT } from "../uapi/errno.js";
-import { type Inode, type OpenFile, makeInode, openFile } from "./file.js";
+import { type Inode, makeInode, type OpenFile, openFile } from "./file.js";
 
 export interface FileFacts {
   dev: string;
@@ -33,7 +33,14 @@ export class Vfs {
     if (inode === undefined) {
       const facts = this.resolver(path);
       if (facts === null) return null;
-      inode = makeInode(path, { dev: facts.dev, ino: facts.ino, size: facts.size, regular: facts.regular ?? true, noexec: facts.noexec ?? false, zeroDevice: facts.zeroDevice ?? false });
+      inode = makeInode(path, {
+        dev: facts.dev,
+        ino: facts.ino,
+        size: facts.size,
+        regular: facts.regular ?? true,
+        noexec: facts.noexec ?? false,
+        zeroDevice: facts.zeroDevice ?? false,
+      });
       this.inodes.set(path, inode);
     }
     return inode;

@@ -9,9 +9,7 @@ import type { Vma } from "./vma.js";
 
 export type AccessKind = "touch" | "rtouch" | "write" | "read";
 
-export type AccessResult =
-  | { ok: true; hash?: number }
-  | { ok: false; signal: "SEGV" | "BUS"; offset: number };
+export type AccessResult = { ok: true; hash?: number } | { ok: false; signal: "SEGV" | "BUS"; offset: number };
 
 /** access_error(): reads need any of R/W/X (not PROT_NONE), writes need VM_WRITE. */
 function permits(v: Vma, write: boolean): boolean {

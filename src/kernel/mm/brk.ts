@@ -1,15 +1,15 @@
 // brk(2): mm/mmap.c SYSCALL_DEFINE1(brk) and do_brk_flags(). Never returns an errno:
 // the new break on success (exactly the value asked for), the old one on any failure.
 
-import { VM_ACCOUNT, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, VM_EXEC } from "../uapi/vmflags.js";
-import { type U64, clamp } from "../uapi/u64.js";
-import { mayExpandVm, mlockFutureOk } from "./mmap.js";
+import { clamp, type U64 } from "../uapi/u64.js";
+import { VM_ACCOUNT, VM_EXEC, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
+import { mayExpandVm, mlockFutureOk } from "./mmap.js";
 import { completeUnmap, gatherUnmap } from "./munmap.js";
 import { populateRange } from "./populate.js";
 import { securityMmapAddr, vmStartGap } from "./unmapped-area.js";
-import { mergeNewRange } from "./vma-merge.js";
 import { Vma } from "./vma.js";
+import { mergeNewRange } from "./vma-merge.js";
 
 const READ_IMPLIES_EXEC = 0x0400000;
 
@@ -29,7 +29,11 @@ function doBrkFlags(mm: Mm, brkVma: Vma | null, addr: number, len: number): bool
   if (!mayExpandVm(mm, flags, len)) return false;
   if (mm.mapCount > mm.cfg.maxMapCount) return false;
   if (brkVma !== null && brkVma.end === addr) {
-    const merged = mergeNewRange(mm, { start: addr, end: addr + len, flags, flagsHi: 0, pgoff: addr, file: null, anon: null, middle: null }, true);
+    const merged = mergeNewRange(
+      mm,
+      { start: addr, end: addr + len, flags, flagsHi: 0, pgoff: addr, file: null, anon: null, middle: null },
+      true,
+    );
     if (merged !== null) return true;
   }
   mm.tree.insert(new Vma(addr, addr + len, flags, 0, addr, null, null, false, null));

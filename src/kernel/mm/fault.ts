@@ -2,8 +2,8 @@
 // the model tracks — which pages are present, which are private copies, and when a VMA
 // gets its anon_vma (mm/rmap.c __anon_vma_prepare(), find_mergeable_anon_vma()).
 
-import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "../uapi/vmflags.js";
 import type { CacheFrame, OpenFile } from "../fs/file.js";
+import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 import { AnonFrame, PAGE_BYTES, Pte } from "./pages.js";
 import { AnonVma, type Vma } from "./vma.js";

@@ -3,31 +3,49 @@
 
 import { EACCES, EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import * as M from "../uapi/mman.js";
-import { type U64, add, offsetInPage, pageAlign, pageOf, toInt32 } from "../uapi/u64.js";
+import { add, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi/u64.js";
 import * as F from "../uapi/vmflags.js";
 import { accessAllowed, anonVmaPrepare, faultPage } from "./fault.js";
 import type { Mm } from "./mm.js";
 import { sealCheckUpFront } from "./mseal.js";
-import { vmaModifyFlags } from "./vma-merge.js";
 import type { Vma } from "./vma.js";
+import { vmaModifyFlags } from "./vma-merge.js";
 
 const PMD_PAGES = 512;
 
 /** madvise_behavior_valid(): depends on CONFIG_KSM, THP and MEMORY_FAILURE. */
 function behaviorValid(mm: Mm, b: number): boolean {
   switch (b) {
-    case M.MADV_DOFORK: case M.MADV_DONTFORK: case M.MADV_NORMAL: case M.MADV_SEQUENTIAL:
-    case M.MADV_RANDOM: case M.MADV_REMOVE: case M.MADV_WILLNEED: case M.MADV_DONTNEED:
-    case M.MADV_DONTNEED_LOCKED: case M.MADV_FREE: case M.MADV_COLD: case M.MADV_PAGEOUT:
-    case M.MADV_POPULATE_READ: case M.MADV_POPULATE_WRITE: case M.MADV_WIPEONFORK:
-    case M.MADV_KEEPONFORK: case M.MADV_DONTDUMP: case M.MADV_DODUMP:
-    case M.MADV_GUARD_INSTALL: case M.MADV_GUARD_REMOVE:
+    case M.MADV_DOFORK:
+    case M.MADV_DONTFORK:
+    case M.MADV_NORMAL:
+    case M.MADV_SEQUENTIAL:
+    case M.MADV_RANDOM:
+    case M.MADV_REMOVE:
+    case M.MADV_WILLNEED:
+    case M.MADV_DONTNEED:
+    case M.MADV_DONTNEED_LOCKED:
+    case M.MADV_FREE:
+    case M.MADV_COLD:
+    case M.MADV_PAGEOUT:
+    case M.MADV_POPULATE_READ:
+    case M.MADV_POPULATE_WRITE:
+    case M.MADV_WIPEONFORK:
+    case M.MADV_KEEPONFORK:
+    case M.MADV_DONTDUMP:
+    case M.MADV_DODUMP:
+    case M.MADV_GUARD_INSTALL:
+    case M.MADV_GUARD_REMOVE:
       return true;
-    case M.MADV_MERGEABLE: case M.MADV_UNMERGEABLE:
+    case M.MADV_MERGEABLE:
+    case M.MADV_UNMERGEABLE:
       return mm.cfg.ksm;
-    case M.MADV_HUGEPAGE: case M.MADV_NOHUGEPAGE: case M.MADV_COLLAPSE:
+    case M.MADV_HUGEPAGE:
+    case M.MADV_NOHUGEPAGE:
+    case M.MADV_COLLAPSE:
       return mm.cfg.thp;
-    case M.MADV_HWPOISON: case M.MADV_SOFT_OFFLINE:
+    case M.MADV_HWPOISON:
+    case M.MADV_SOFT_OFFLINE:
       return mm.cfg.memoryFailure;
     default:
       return false;
@@ -37,8 +55,13 @@ function behaviorValid(mm: Mm, b: number): boolean {
 /** is_discard(): advice that throws contents away, refused on sealed read-only anon memory. */
 export function isDiscard(b: number): boolean {
   return (
-    b === M.MADV_FREE || b === M.MADV_DONTNEED || b === M.MADV_DONTNEED_LOCKED || b === M.MADV_REMOVE ||
-    b === M.MADV_DONTFORK || b === M.MADV_WIPEONFORK || b === M.MADV_GUARD_INSTALL
+    b === M.MADV_FREE ||
+    b === M.MADV_DONTNEED ||
+    b === M.MADV_DONTNEED_LOCKED ||
+    b === M.MADV_REMOVE ||
+    b === M.MADV_DONTFORK ||
+    b === M.MADV_WIPEONFORK ||
+    b === M.MADV_GUARD_INSTALL
   );
 }
 
@@ -284,4 +307,3 @@ export function sysMadvise(mm: Mm, startArg: U64, lenArg: U64, adviceArg: U64): 
   }
   return walkVmas(mm, start, end, b);
 }
-

@@ -2,14 +2,14 @@
 
 import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT } from "../uapi/mman.js";
-import { type U64, add, addWrapping, offsetInPage, pageAlign, pageOf, toInt32 } from "../uapi/u64.js";
-import { VMH_DROPPABLE, VM_HUGETLB, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, VM_SPECIAL } from "../uapi/vmflags.js";
+import { add, addWrapping, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi/u64.js";
+import { VM_HUGETLB, VM_LOCKED, VM_LOCKED_MASK, VM_LOCKONFAULT, VM_SPECIAL, VMH_DROPPABLE } from "../uapi/vmflags.js";
 import { CAP_IPC_LOCK, capable } from "./creds.js";
-import { canDoMlock } from "./mmap.js";
 import type { Mm } from "./mm.js";
+import { canDoMlock } from "./mmap.js";
 import { populateRange } from "./populate.js";
-import { vmaModifyFlags } from "./vma-merge.js";
 import type { Vma } from "./vma.js";
+import { vmaModifyFlags } from "./vma-merge.js";
 
 /** vma_supports_mlock(): special, hugetlb and droppable VMAs are silently not locked. */
 function supportsMlock(v: Vma): boolean {

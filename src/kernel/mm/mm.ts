@@ -3,13 +3,13 @@
 // Byte-valued fields (brk, start_brk, ...) are kept exactly as the kernel keeps them
 // (brk may be unaligned); layout fields used in searches are page numbers.
 
+import { VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
 import type { KernelConfig } from "./config.js";
 import type { Creds } from "./creds.js";
 import { PageTable } from "./pages.js";
 import type { Rlimits } from "./rlimits.js";
-import { VmaTree } from "./vma-tree.js";
 import type { Vma } from "./vma.js";
-import { VM_GROWSDOWN, VM_LOCKED, VM_SHARED, VM_WRITE, VM_EXEC } from "../uapi/vmflags.js";
+import { VmaTree } from "./vma-tree.js";
 
 export class Mm {
   tree = new VmaTree();

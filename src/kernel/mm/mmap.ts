@@ -2,28 +2,64 @@
 // do_mmap(), mm/vma.c __mmap_region() / __mmap_setup() / __mmap_new_vma().
 
 import type { FdTable } from "../fs/fdtable.js";
-import { type OpenFile, makeInode, openFile } from "../fs/file.js";
+import { makeInode, type OpenFile, openFile } from "../fs/file.js";
 import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from "../uapi/errno.js";
 import {
-  LEGACY_MAP_MASK, MAP_ANONYMOUS, MAP_DROPPABLE, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN,
-  MAP_HUGETLB, MAP_HUGE_MASK, MAP_HUGE_SHIFT, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
-  MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_STACK, MAP_SYNC, MAP_TYPE, PROT_EXEC, PROT_READ, PROT_WRITE,
+  LEGACY_MAP_MASK,
+  MAP_ANONYMOUS,
+  MAP_DROPPABLE,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_HUGE_MASK,
+  MAP_HUGE_SHIFT,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_NONBLOCK,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_STACK,
+  MAP_SYNC,
+  MAP_TYPE,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
 } from "../uapi/mman.js";
-import { type U64, clamp, offsetInPage, pageAlign, pageOf, toBigInt, toInt32, toUint32 } from "../uapi/u64.js";
+import { clamp, offsetInPage, pageAlign, pageOf, toBigInt, toInt32, toUint32, type U64 } from "../uapi/u64.js";
 import {
-  VMH_DROPPABLE, VM_ACCOUNT, VM_DONTDUMP, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED, VM_LOCKED_MASK,
-  VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NOHUGEPAGE, VM_NORESERVE, VM_READ, VM_SHARED,
-  VM_SPECIAL, VM_SYNC, VM_WIPEONFORK, VM_WRITE,
+  VM_ACCOUNT,
+  VM_DONTDUMP,
+  VM_EXEC,
+  VM_GROWSDOWN,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_LOCKED_MASK,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_NOHUGEPAGE,
+  VM_NORESERVE,
+  VM_READ,
+  VM_SHARED,
+  VM_SPECIAL,
+  VM_SYNC,
+  VM_WIPEONFORK,
+  VM_WRITE,
+  VMH_DROPPABLE,
 } from "../uapi/vmflags.js";
+import { Unsupported } from "../unsupported.js";
 import { CAP_IPC_LOCK, capable } from "./creds.js";
 import type { Mm } from "./mm.js";
-import { completeUnmap, gatherUnmap, unmapRange } from "./munmap.js";
 import { sealCheckUpFront } from "./mseal.js";
+import { completeUnmap, gatherUnmap, unmapRange } from "./munmap.js";
 import { populateRange } from "./populate.js";
 import { type AreaOptions, getUnmappedArea, securityMmapAddr } from "./unmapped-area.js";
-import { mergeNewRange } from "./vma-merge.js";
 import { Vma } from "./vma.js";
-import { Unsupported } from "../unsupported.js";
+import { mergeNewRange } from "./vma-merge.js";
 
 const READ_IMPLIES_EXEC = 0x0400000;
 /** MAX_LFS_FILESIZE in pages: file_mmap_ok() limit for regular files. */
@@ -84,7 +120,15 @@ function shmemZeroSetup(pages: number): OpenFile {
  * __mmap_region(): replace whatever is in [addr, addr+len) with a new mapping, merging
  * it with its neighbours when they match. Returns the start page or a negative errno.
  */
-export function mmapRegion(mm: Mm, file: OpenFile | null, addr: number, len: number, flags: number, flagsHi: number, pgoff: number): number {
+export function mmapRegion(
+  mm: Mm,
+  file: OpenFile | null,
+  addr: number,
+  len: number,
+  flags: number,
+  flagsHi: number,
+  pgoff: number,
+): number {
   const end = addr + len;
   let replaced: Vma[] = [];
   const first = mm.tree.findNext(addr);
@@ -166,7 +210,7 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
   const file = a.file;
   if (a.len === 0) return -EINVAL;
   if (prot & PROT_READ && mm.personality & READ_IMPLIES_EXEC) {
-    if (!(file !== null && file.inode.noexec)) prot |= PROT_EXEC;
+    if (!file?.inode.noexec) prot |= PROT_EXEC;
   }
   if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   let addr = a.addr;
@@ -184,7 +228,8 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
   let page: number;
   if (flags & MAP_FIXED) {
     // hugetlb_get_unmapped_area(): a fixed address must be huge-page aligned.
-    if (a.hugePages && (typeof addr === "bigint" ? addr % BigInt(a.hugePages * 4096) !== 0n : addr % (a.hugePages * 4096) !== 0)) return -EINVAL;
+    if (a.hugePages && (typeof addr === "bigint" ? addr % BigInt(a.hugePages * 4096) !== 0n : addr % (a.hugePages * 4096) !== 0))
+      return -EINVAL;
     // The arch hook returns a fixed address as is, and __get_unmapped_area() then takes
     // any value in the last page of the address space for an error code (IS_ERR_VALUE).
     if (typeof addr === "bigint" && addr > (1n << 64n) - 4096n) return -Number((1n << 64n) - addr);
@@ -310,9 +355,21 @@ export function sysMmap(mm: Mm, files: FdTable, addr: U64, len: U64, protArg: U6
   }
   const pgoff = typeof off === "number" ? off / 4096 : off >> 12n;
   const out = { populate: 0 };
-  const page = doMmap(mm, { file, addr, len: length, prot, flags, flagsHigh, hugePages, pgoff: typeof pgoff === "bigint" && pgoff < 2n ** 53n ? Number(pgoff) : pgoff }, out);
+  const page = doMmap(
+    mm,
+    {
+      file,
+      addr,
+      len: length,
+      prot,
+      flags,
+      flagsHigh,
+      hugePages,
+      pgoff: typeof pgoff === "bigint" && pgoff < 2n ** 53n ? Number(pgoff) : pgoff,
+    },
+    out,
+  );
   if (page < 0) return page;
   if (out.populate > 0) populateRange(mm, page, page + out.populate, true);
   return page * 4096;
 }
-

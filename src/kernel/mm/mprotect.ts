@@ -2,17 +2,25 @@
 
 import { EACCES, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE } from "../uapi/mman.js";
-import { type U64, add, gt, offsetInPage, pageAlign, pageOf, toInt32, toUint32 } from "../uapi/u64.js";
+import { add, gt, offsetInPage, pageAlign, pageOf, toInt32, toUint32, type U64 } from "../uapi/u64.js";
 import {
-  VMH_PKEY_MASK, VM_ACCESS_FLAGS, VM_ACCOUNT, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED, VM_MAYEXEC,
-  VM_NORESERVE, VM_SHARED, VM_WRITE,
+  VM_ACCESS_FLAGS,
+  VM_ACCOUNT,
+  VM_GROWSDOWN,
+  VM_HUGETLB,
+  VM_LOCKED,
+  VM_MAYEXEC,
+  VM_NORESERVE,
+  VM_SHARED,
+  VM_WRITE,
+  VMH_PKEY_MASK,
 } from "../uapi/vmflags.js";
-import { calcVmProtBits, mayExpandVm } from "./mmap.js";
 import type { Mm } from "./mm.js";
+import { calcVmProtBits, mayExpandVm } from "./mmap.js";
 import { sealCheckUpFront } from "./mseal.js";
 import { populateRange } from "./populate.js";
-import { vmaModifyFlags } from "./vma-merge.js";
 import type { Vma } from "./vma.js";
+import { vmaModifyFlags } from "./vma-merge.js";
 
 const READ_IMPLIES_EXEC = 0x0400000;
 
@@ -53,16 +61,16 @@ export function doMprotectPkey(mm: Mm, startArg: U64, lenArg: U64, protArg: U64,
   const len = pageAlign(lenArg);
   const endArg = len === 0 ? null : add(startArg, len);
   if (endArg === null || !gt(endArg, startArg)) return -ENOMEM;
-  if ((toUint32(protArg) & ~(PROT_GROWSDOWN | PROT_GROWSUP)) & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
+  if (toUint32(protArg) & ~(PROT_GROWSDOWN | PROT_GROWSUP) & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
   if (typeof protArg === "bigint" || protArg >= 2 ** 32) return -EINVAL;
   const rier = prot & PROT_READ && mm.personality & READ_IMPLIES_EXEC;
   // Without protection-key hardware no key counts as allocated, not even 0 (observed).
   if (pkey !== -1 && (!mm.cfg.pkeys || pkey < 0 || pkey > 15 || (mm.pkeysAllocated & (1 << pkey)) === 0)) return -EINVAL;
   if (typeof startArg === "bigint" || typeof endArg === "bigint") return -ENOMEM;
   let start = pageOf(startArg);
-  let end = pageOf(endArg);
+  const end = pageOf(endArg);
 
-  let vma = mm.tree.findNext(start);
+  const vma = mm.tree.findNext(start);
   if (vma === null || vma.start >= end) return -ENOMEM;
   if (grows & PROT_GROWSDOWN) {
     if (vma.start >= end) return -ENOMEM;
@@ -87,10 +95,10 @@ export function doMprotectPkey(mm: Mm, startArg: U64, lenArg: U64, protArg: U64,
     }
     if (rier && cur.flags & VM_MAYEXEC) reqProt |= PROT_EXEC;
     const newPkey = pkey === -1 ? cur.flagsHi & VMH_PKEY_MASK : pkey;
-    let newFlags = calcVmProtBits(reqProt) | (cur.flags & ~VM_ACCESS_FLAGS);
+    const newFlags = calcVmProtBits(reqProt) | (cur.flags & ~VM_ACCESS_FLAGS);
     const newFlagsHi = (cur.flagsHi & ~VMH_PKEY_MASK) | newPkey;
     // newflags >> 4 shifts VM_MAY% in place of VM_%.
-    if ((newFlags & ~(newFlags >> 4)) & VM_ACCESS_FLAGS) {
+    if (newFlags & ~(newFlags >> 4) & VM_ACCESS_FLAGS) {
       error = -EACCES;
       break;
     }

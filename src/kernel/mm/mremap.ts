@@ -3,16 +3,16 @@
 
 import { EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { MAP_FIXED, MAP_SHARED, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from "../uapi/mman.js";
-import { type U64, add, clamp, gt, offsetInPage, pageAlign, pageOf, sub, toBigInt } from "../uapi/u64.js";
+import { add, clamp, gt, offsetInPage, pageAlign, pageOf, sub, toBigInt, type U64 } from "../uapi/u64.js";
 import { VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_PFNMAP, VM_SHARED } from "../uapi/vmflags.js";
-import { mayExpandVm, mlockFutureOk } from "./mmap.js";
 import type { Mm } from "./mm.js";
-import { doMunmap, unmapRange } from "./munmap.js";
+import { mayExpandVm, mlockFutureOk } from "./mmap.js";
 import { sealCheckUpFront } from "./mseal.js";
+import { doMunmap, unmapRange } from "./munmap.js";
 import { populateRange } from "./populate.js";
 import { getUnmappedArea, securityMmapAddr } from "./unmapped-area.js";
-import { mergeNewRange } from "./vma-merge.js";
 import { Vma } from "./vma.js";
+import { mergeNewRange } from "./vma-merge.js";
 
 /** struct vma_remap_struct, in pages once the arguments are validated. */
 interface Remap {
@@ -120,7 +120,11 @@ function dontunmapComplete(mm: Mm, r: Remap): void {
   const src = mm.tree.find(r.addr);
   if (src === null) return;
   const whole = src.start === r.addr && src.end === r.addr + r.oldLen;
-  const updated = src.with({ flags: src.flags & ~VM_LOCKED_MASK, anon: whole ? null : src.anon, anonInherited: whole ? false : src.anonInherited });
+  const updated = src.with({
+    flags: src.flags & ~VM_LOCKED_MASK,
+    anon: whole ? null : src.anon,
+    anonInherited: whole ? false : src.anonInherited,
+  });
   mm.tree.replace(src, updated);
 }
 

@@ -2,7 +2,7 @@
 // 6.10 up-front check can_modify_mm() selected by `kernelVersion: "6.10"`.
 
 import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
-import { type U64, add, offsetInPage, pageAlign, pageOf } from "../uapi/u64.js";
+import { add, offsetInPage, pageAlign, pageOf, type U64 } from "../uapi/u64.js";
 import { VMH_SEALED } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 import { vmaModifyFlags } from "./vma-merge.js";
@@ -49,7 +49,6 @@ function msealApply(mm: Mm, start: number, end: number): number {
     prev = vma;
     curStart = curEnd;
     vma = mm.tree.next(vma); // a merge may have reached past curEnd
-
   }
   return 0;
 }

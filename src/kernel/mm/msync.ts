@@ -2,7 +2,7 @@
 
 import { EBUSY, EINVAL, ENOMEM } from "../uapi/errno.js";
 import { MS_ASYNC, MS_INVALIDATE, MS_SYNC } from "../uapi/mman.js";
-import { type U64, add, offsetInPage, pageAlign, pageOf } from "../uapi/u64.js";
+import { add, offsetInPage, pageAlign, pageOf, type U64 } from "../uapi/u64.js";
 import { VM_LOCKED } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 

@@ -1,11 +1,11 @@
 // munmap(2): mm/vma.c do_vmi_munmap(), do_vmi_align_munmap(), vms_gather_munmap_vmas().
 
 import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
-import { type U64, add, clamp, offsetInPage, pageAlign, pageOf } from "../uapi/u64.js";
+import { add, clamp, offsetInPage, pageAlign, pageOf, type U64 } from "../uapi/u64.js";
 import type { Mm } from "./mm.js";
 import { sealCheckUpFront } from "./mseal.js";
-import { splitVmaUnchecked } from "./vma-merge.js";
 import type { Vma } from "./vma.js";
+import { splitVmaUnchecked } from "./vma-merge.js";
 
 /**
  * vms_gather_munmap_vmas(): split the VMAs at the edges of [start, end) and collect the

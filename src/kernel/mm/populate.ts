@@ -1,7 +1,7 @@
 // Populating ranges: mm/gup.c __mm_populate() / populate_vma_page_range(), used by
 // MAP_POPULATE, MAP_LOCKED, mlock, mlockall and locked brk/mremap growth.
 
-import { VM_IO, VM_LOCKONFAULT, VM_PFNMAP, VM_SHARED, VM_WRITE, VM_READ, VM_EXEC } from "../uapi/vmflags.js";
+import { VM_EXEC, VM_IO, VM_LOCKONFAULT, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
 import { faultPage } from "./fault.js";
 import type { Mm } from "./mm.js";
 

@@ -3,8 +3,8 @@
 
 import { VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
 import { anonVmaPrepare } from "./fault.js";
-import { mayExpandVm, mlockFutureOk } from "./mmap.js";
 import type { Mm } from "./mm.js";
+import { mayExpandVm, mlockFutureOk } from "./mmap.js";
 import type { Vma } from "./vma.js";
 
 /** acct_stack_growth(): address-space, stack and mlock limits. */
@@ -24,7 +24,12 @@ export function expandStackFor(mm: Mm, page: number): Vma | null {
   if (page * 4096 < mm.cfg.mmapMinAddr) return null;
   // Enforce stack_guard_gap against an accessible non-stack VMA below.
   const prev = mm.tree.prev(vma);
-  if (prev !== null && (prev.flags & VM_GROWSDOWN) === 0 && (prev.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0 && page - prev.end < mm.cfg.stackGuardGap) {
+  if (
+    prev !== null &&
+    (prev.flags & VM_GROWSDOWN) === 0 &&
+    (prev.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0 &&
+    page - prev.end < mm.cfg.stackGuardGap
+  ) {
     return null;
   }
   vma = anonVmaPrepare(mm, vma);

@@ -1,9 +1,9 @@
 // VMA merging and splitting: mm/vma.c (6.18). Each function mirrors one kernel function
 // or decision, named in its comment.
 
+import type { OpenFile } from "../fs/file.js";
 import { EINVAL, ENOMEM } from "../uapi/errno.js";
 import { VM_IGNORE_MERGE, VM_MAYBE_GUARD, VM_SPECIAL } from "../uapi/vmflags.js";
-import type { OpenFile } from "../fs/file.js";
 import type { Mm } from "./mm.js";
 import { type AnonVma, Vma } from "./vma.js";
 
@@ -86,7 +86,11 @@ export function mergeExistingRange(mm: Mm, prev: Vma | null, p: MergeProposal): 
   const mergeLeft = leftSide && prev !== null && prev.end === p.start && canMergeAfter(p, prev);
   const next = rightSide ? mm.tree.next(middle) : null;
   const mergeRight =
-    rightSide && next !== null && next.start === p.end && canMergeBefore(p, next) && (!mergeLeft || areAnonVmasCompatible(prev as Vma, next));
+    rightSide &&
+    next !== null &&
+    next.start === p.end &&
+    canMergeBefore(p, next) &&
+    (!mergeLeft || areAnonVmasCompatible(prev as Vma, next));
   if (!mergeLeft && !mergeRight) return null;
   const tree = mm.tree;
   const flagsFor = (parts: Array<Vma | null>) => p.flags | stickyOf(...parts);
@@ -177,7 +181,15 @@ export function splitVma(mm: Mm, vma: Vma, at: number): [Vma, Vma] | number {
  * when possible, else splitting off the parts outside the range. A failed second split
  * leaves the first in place, as in the kernel.
  */
-export function vmaModifyFlags(mm: Mm, prev: Vma | null, middle: Vma, start: number, end: number, flags: number, flagsHi: number): Vma | number {
+export function vmaModifyFlags(
+  mm: Mm,
+  prev: Vma | null,
+  middle: Vma,
+  start: number,
+  end: number,
+  flags: number,
+  flagsHi: number,
+): Vma | number {
   const proposal: MergeProposal = {
     start,
     end,

@@ -294,7 +294,9 @@ export class VmaTree {
 
   toArray(): Vma[] {
     const out: Vma[] = [];
-    this.forEach((v) => out.push(v));
+    this.forEach((v) => {
+      out.push(v);
+    });
     return out;
   }
 
@@ -491,9 +493,9 @@ function revSearch(n: Node, len: number, low: number, high: number): number {
     for (let i = v.length - 1; i > 0; i--) {
       const ge = v[i].start;
       if (ge <= low) break;
-      const e = ge < high ? ge : high;
+      const e = Math.min(ge, high);
       const gs = v[i - 1].end;
-      const s = gs > low ? gs : low;
+      const s = Math.max(gs, low);
       if (e - s >= len) return e;
     }
     return -1;
@@ -506,9 +508,9 @@ function revSearch(n: Node, len: number, low: number, high: number): number {
     if (i > 0) {
       const ge = k[i].first;
       if (ge <= low) break;
-      const e = ge < high ? ge : high;
+      const e = Math.min(ge, high);
       const gs = k[i - 1].last;
-      const s = gs > low ? gs : low;
+      const s = Math.max(gs, low);
       if (e - s >= len) return e;
     }
   }
@@ -523,9 +525,9 @@ function fwdSearch(n: Node, len: number, low: number, high: number): number {
     for (let i = 1; i < v.length; i++) {
       const gs = v[i - 1].end;
       if (gs >= high) break;
-      const s = gs > low ? gs : low;
+      const s = Math.max(gs, low);
       const ge = v[i].start;
-      const e = ge < high ? ge : high;
+      const e = Math.min(ge, high);
       if (e - s >= len) return s;
     }
     return -1;
@@ -535,9 +537,9 @@ function fwdSearch(n: Node, len: number, low: number, high: number): number {
     if (k[i].first >= high) break;
     if (i > 0) {
       const gs = k[i - 1].last;
-      const s = gs > low ? gs : low;
+      const s = Math.max(gs, low);
       const ge = k[i].first;
-      const e = ge < high ? ge : high;
+      const e = Math.min(ge, high);
       if (e - s >= len) return s;
     }
     const r = fwdSearch(k[i], len, low, high);

@@ -11,7 +11,7 @@
 // - `anonInherited` is true when the anon_vma chain is not singular (inherited by fork).
 
 import type { OpenFile } from "../fs/file.js";
-import { VMH_SEALED, VM_SPECIAL } from "../uapi/vmflags.js";
+import { VM_SPECIAL, VMH_SEALED } from "../uapi/vmflags.js";
 
 /** An anon_vma: identity is all that matters to merges. */
 export class AnonVma {
@@ -76,7 +76,17 @@ export class Vma {
 
   /** The piece [start, end) of this VMA, with pgoff advanced as __split_vma does. */
   slice(start: number, end: number): Vma {
-    return new Vma(start, end, this.flags, this.flagsHi, this.pgoff + (start - this.start), this.file, this.anon, this.anonInherited, this.special);
+    return new Vma(
+      start,
+      end,
+      this.flags,
+      this.flagsHi,
+      this.pgoff + (start - this.start),
+      this.file,
+      this.anon,
+      this.anonInherited,
+      this.special,
+    );
   }
 }
 

@@ -10,7 +10,7 @@
 import { thpSuitable } from "../mm/madvise.js";
 import type { Mm } from "../mm/mm.js";
 import type { Vma } from "../mm/vma.js";
-import { VMFLAG_MNEMONICS, VM_EXEC, VM_LOCKED, VM_MAYSHARE, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
+import { VM_EXEC, VM_LOCKED, VM_MAYSHARE, VM_READ, VM_WRITE, VMFLAG_MNEMONICS } from "../uapi/vmflags.js";
 
 const hex8 = (n: number) => n.toString(16).padStart(8, "0");
 
@@ -54,7 +54,10 @@ export function formatMapsLine(f: MapsFields): string {
 /** One /proc/PID/maps line. */
 export function mapsLine(mm: Mm, v: Vma): string {
   const perms =
-    (v.flags & VM_READ ? "r" : "-") + (v.flags & VM_WRITE ? "w" : "-") + (v.flags & VM_EXEC ? "x" : "-") + (v.flags & VM_MAYSHARE ? "s" : "p");
+    (v.flags & VM_READ ? "r" : "-") +
+    (v.flags & VM_WRITE ? "w" : "-") +
+    (v.flags & VM_EXEC ? "x" : "-") +
+    (v.flags & VM_MAYSHARE ? "s" : "p");
   return formatMapsLine({
     start: v.start * 4096,
     end: v.end * 4096,
@@ -69,7 +72,9 @@ export function mapsLine(mm: Mm, v: Vma): string {
 /** The whole /proc/PID/maps text (with `[vsyscall]` unless the config has none). */
 export function procMaps(mm: Mm, opts: { vsyscall?: boolean } = {}): string {
   const out: string[] = [];
-  mm.tree.forEach((v) => out.push(mapsLine(mm, v)));
+  mm.tree.forEach((v) => {
+    out.push(mapsLine(mm, v));
+  });
   if (opts.vsyscall ?? true) out.push(VSYSCALL_LINE);
   return out.length ? `${out.join("\n")}\n` : "";
 }
@@ -143,7 +148,9 @@ export function procSmaps(mm: Mm): string {
       smapsField("SwapPss:", 0),
       smapsField("Locked:", c.lockedKb),
       `THPeligible:    ${String(c.thpEligible ? 1 : 0).padStart(8, " ")}`,
-      `VmFlags: ${vmFlagNames(v).map((n) => `${n} `).join("")}`,
+      `VmFlags: ${vmFlagNames(v)
+        .map((n) => `${n} `)
+        .join("")}`,
     );
   });
   return out.length ? `${out.join("\n")}\n` : "";

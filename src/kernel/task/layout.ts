@@ -18,7 +18,7 @@ import type { Creds } from "../mm/creds.js";
 import { Mm } from "../mm/mm.js";
 import type { Rlimits } from "../mm/rlimits.js";
 import { AnonVma, type SpecialMapping, Vma } from "../mm/vma.js";
-import { VMFLAG_MNEMONICS, VM_ACCESS_FLAGS } from "../uapi/vmflags.js";
+import { VM_ACCESS_FLAGS, VMFLAG_MNEMONICS } from "../uapi/vmflags.js";
 
 export interface LayoutVma {
   start: number; // page
@@ -102,7 +102,11 @@ export function mmFromLayout(cfg: KernelConfig, creds: Creds, rlimits: Rlimits, 
       if (file === null) {
         const deleted = l.path.endsWith(" (deleted)");
         const path = deleted ? l.path.slice(0, -" (deleted)".length) : l.path;
-        file = openFile(makeInode(path, { dev: l.dev, ino: l.ino, size: Number.MAX_SAFE_INTEGER, deleted, shmem: l.dev === "00:01" }), true, true);
+        file = openFile(
+          makeInode(path, { dev: l.dev, ino: l.ino, size: Number.MAX_SAFE_INTEGER, deleted, shmem: l.dev === "00:01" }),
+          true,
+          true,
+        );
         files.set(l.path, file);
       }
     }

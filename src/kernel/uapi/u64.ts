@@ -68,7 +68,7 @@ export function pageOf(x: U64): number {
 
 /** The C cast `(int)x`. */
 export function toInt32(x: U64): number {
-  if (typeof x === "number") return x % 2 ** 32 | 0;
+  if (typeof x === "number") return (x % 2 ** 32) | 0;
   return Number(BigInt.asIntN(32, x));
 }
 
