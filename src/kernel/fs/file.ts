@@ -4,6 +4,8 @@
 /** A page-cache page or a shmem page: contents shared by every mapping of the file. */
 export interface CacheFrame {
   data: Uint8Array | null; // null: all zeroes
+  /** Written through a shared mapping since it was read in: reclaim cannot just drop it. */
+  dirty?: boolean;
 }
 
 export interface Inode {

@@ -33,16 +33,18 @@ export function userAccess(mm: Mm, addr: number, len: number, kind: AccessKind, 
     const write = kind === "touch" || kind === "write";
     const fault = (signal: "SEGV" | "BUS"): AccessResult => ({ ok: false, signal, offset: pos - addr });
     if (vma === null || mm.pt.guards.has(page)) return fault("SEGV");
-    // touch reads before it writes: the read fault happens even when the write then fails.
-    if (!permits(vma, false)) return fault("SEGV");
-    if (kind === "write" && !permits(vma, true)) return fault("SEGV");
-    const r = faultPage(mm, vma, page, false);
-    if (r === null) return fault("BUS");
-    vma = r;
-    if (write && !permits(vma, true)) return fault("SEGV");
-    if (write) {
-      const w = faultPage(mm, vma, page, true);
-      if (w === null) return fault("BUS");
+    if (kind === "write") {
+      // A plain store: one write fault (no read fault, so no fault-around).
+      if (!permits(vma, true)) return fault("SEGV");
+      if (faultPage(mm, vma, page, true) === null) return fault("BUS");
+    } else {
+      // touch reads before it writes: the read fault happens even when the write then fails.
+      if (!permits(vma, false)) return fault("SEGV");
+      const r = faultPage(mm, vma, page, false);
+      if (r === null) return fault("BUS");
+      vma = r;
+      if (write && !permits(vma, true)) return fault("SEGV");
+      if (write && faultPage(mm, vma, page, true) === null) return fault("BUS");
     }
     if (kind === "write") {
       for (let b = pos; b < pageEnd; b++) writeByte(mm, page, b - page * 4096, value);

@@ -3,7 +3,7 @@
 // gets its anon_vma (mm/rmap.c __anon_vma_prepare(), find_mergeable_anon_vma()).
 
 import type { CacheFrame, OpenFile } from "../fs/file.js";
-import { VM_ACCESS_FLAGS, VM_RAND_READ, VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE } from "../uapi/vmflags.js";
+import { VM_ACCESS_FLAGS, VM_EXEC, VM_IGNORE_MERGE, VM_RAND_READ, VM_READ, VM_SEQ_READ, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 import { AnonFrame, PAGE_BYTES, Pte } from "./pages.js";
 import { AnonVma, type Vma } from "./vma.js";
@@ -16,7 +16,8 @@ function anonVmaCompatible(a: Vma, b: Vma): boolean {
   return (
     a.end === b.start &&
     a.file === b.file &&
-    ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_SOFTDIRTY)) === 0 &&
+    // Soft-dirty and the sticky guard flag (VM_IGNORE_MERGE) do not matter here either.
+    ((a.flags ^ b.flags) & ~(VM_ACCESS_FLAGS | VM_IGNORE_MERGE)) === 0 &&
     a.flagsHi === b.flagsHi &&
     b.pgoff === a.pgoff + (b.start - a.start)
   );
@@ -69,12 +70,29 @@ function fileFrame(mm: Mm, vma: Vma, page: number): CacheFrame | null {
   return f;
 }
 
-/** do_sync_mmap_readahead(): read-around of ra_pages centred on the faulting index. */
+/**
+ * do_sync_mmap_readahead(): which file pages a fault reads into the page cache.
+ * VM_SEQ_READ reads ahead from the fault; VM_EXEC reads only from the fault to the end of
+ * the VMA (exec memory rarely benefits, and x86's exec_folio_order() is 0); otherwise
+ * read-around of ra_pages centred on the fault.
+ */
 function readAround(mm: Mm, vma: Vma, index: number): void {
   const inode = (vma.file as OpenFile).inode;
   const ra = mm.cfg.readaheadPages;
-  const start = Math.max(0, index - Math.floor(ra / 2));
-  const end = Math.min(Math.ceil(inode.size / PAGE_BYTES), start + ra);
+  const eof = Math.ceil(inode.size / PAGE_BYTES);
+  let start: number;
+  let end: number;
+  if (vma.flags & VM_SEQ_READ) {
+    start = index;
+    end = index + ra;
+  } else if (vma.flags & VM_EXEC) {
+    start = Math.max(index, vma.pgoff);
+    end = Math.min(start + ra, vma.pgoff + vma.pages);
+  } else {
+    start = Math.max(0, index - Math.floor(ra / 2));
+    end = start + ra;
+  }
+  end = Math.min(end, eof);
   for (let i = start; i < end; i++) if (!inode.cache.has(i)) inode.cache.set(i, { data: null });
 }
 
@@ -111,7 +129,11 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
       if (!write && faultAround(mm, vma, page)) return vma;
       const f = fileFrame(mm, vma, page);
       if (f === null) return null;
+      // A read that had to go to the file drops the mmap lock and is retried
+      // (VM_FAULT_RETRY); the retry's fault-around then maps the read-around pages too.
+      if (!write && !vma.file.inode.shmem && faultAround(mm, vma, page)) return vma;
       if (!write || !isPrivate) {
+        if (write) f.dirty = true;
         mm.pt.set(page, new Pte(f, false));
         return vma;
       }
@@ -126,6 +148,7 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
       return v;
     }
     if (write && pte.anon) breakCow(pte);
+    else if (write) (pte.frame as CacheFrame).dirty = true;
     return vma;
   }
   if (vma.special !== null) return vma.special.busPages.includes(vma.pgoff + (page - vma.start)) ? null : vma;

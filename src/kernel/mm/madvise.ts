@@ -218,7 +218,13 @@ function pageout(mm: Mm, vma: Vma, range: Walk): void {
   mm.pt.forRange(range.start, range.end, (p, pte) => {
     if (!pte.anon) cached.push(p);
   });
-  for (const p of cached) mm.pt.zap(p, p + 1);
+  const inode = vma.file?.inode;
+  for (const p of cached) {
+    mm.pt.zap(p, p + 1);
+    // A clean page-cache page is freed outright (a never-written shmem page is a hole).
+    const index = vma.pgoff + (p - vma.start);
+    if (inode !== undefined && inode.cache.get(index)?.dirty !== true) inode.cache.delete(index);
+  }
 }
 
 /** madvise_collapse(): only the eligibility and empty-range answers are modeled exactly. */

@@ -254,7 +254,8 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
 
   let pgoff: number;
   if (a.hugePages) {
-    // The anonymous hugetlbfs file: its type rules, then the reservation.
+    // The anonymous hugetlbfs file: file_mmap_ok(), its type rules, then the reservation.
+    if (toBigInt(a.pgoff) > MAX_LFS_PAGES - BigInt(lenPages)) return -EOVERFLOW;
     const type = flags & MAP_TYPE;
     if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK || a.flagsHigh)) return -EOPNOTSUPP;
     if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return -EINVAL;
@@ -284,7 +285,10 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
       type = MAP_SHARED_VALIDATE;
     }
     if (type === MAP_SHARED_VALIDATE) {
-      if (f & ~LEGACY_MAP_MASK || (a.flagsHigh && (flags & MAP_TYPE) === MAP_SHARED_VALIDATE)) return -EOPNOTSUPP;
+      // Regular files here (ext4) declare FOP_MMAP_SYNC: MAP_SYNC passes validation and
+      // is refused later by the filesystem's own hook, unless the file is DAX.
+      const flagsMask = (LEGACY_MAP_MASK | (inode.regular ? MAP_SYNC : 0)) >>> 0;
+      if ((f & ~flagsMask) !== 0 || (a.flagsHigh && (flags & MAP_TYPE) === MAP_SHARED_VALIDATE)) return -EOPNOTSUPP;
       if (prot & PROT_WRITE && !file.writable) return -EACCES;
       vmFlags |= VM_SHARED | VM_MAYSHARE;
       if (!file.writable) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);

@@ -217,6 +217,9 @@ function remapMove(mm: Mm, r: Remap): number {
     if (!seen && start < vma.start) return -EFAULT;
     const offset = seen ? vma.start - lastEnd : 0;
     lastEnd = vma.end;
+    // vma_multi_allowed(): a file with its own get_unmapped_area (other than shmem or the
+    // THP helper regular files use) might not honour MREMAP_FIXED: private /dev/zero.
+    if (vma.file !== null && vma.file.inode.zeroDevice && (seen || vma.end < end)) return -EFAULT;
     const piece: Remap = { addr, oldLen: len, newLen: len, flags: r.flags, newAddr: target + offset, vma, delta: 0, populateExpand: false };
     let resVma = checkPrepVma(mm, piece);
     if (resVma === 0) resVma = mremapTo(mm, piece);
