@@ -109,10 +109,16 @@ function serialize(programs: Program[]): string {
 
 type Raw = { stdout: string; stderr: string };
 
-function spawnExecutor(input: string, timeoutMs: number): Promise<Raw> {
+/**
+ * Run the executor with `args`, feeding `input` (or nothing) on stdin; resolves with its
+ * output when it exits 0, rejects with an ExecutorError naming what went wrong otherwise
+ * (missing binary, non-zero exit, signal, or `timeoutMs` exceeded).
+ */
+export function spawnExecutor(args: string[], input: string | null, timeoutMs: number): Promise<Raw> {
   const path = executorPath();
+  const what = ["executor", ...args].join(" ");
   return new Promise((resolve, reject) => {
-    const child = spawn(path, [], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(path, args, { stdio: [input === null ? "ignore" : "pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let settled = false;
@@ -125,25 +131,27 @@ function spawnExecutor(input: string, timeoutMs: number): Promise<Raw> {
     };
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      finish(new ExecutorError(`executor ${path} did not finish within ${timeoutMs} ms`));
+      finish(new ExecutorError(`${what} (${path}) did not finish within ${timeoutMs} ms`));
     }, timeoutMs);
-    child.stdout.on("data", (b: Buffer) => out.push(b));
-    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e) => {
       finish(new ExecutorError(`cannot run executor ${path}: ${e.message} (run \`node native/build.js\`)`, { cause: e }));
     });
-    // EPIPE here means the executor exited early; its exit status explains why.
-    child.stdin.on("error", () => {});
     child.on("close", (code, signal) => {
       const stderr = Buffer.concat(err).toString("utf8");
       if (code !== 0) {
         const how = signal ? `was killed by ${signal}` : `exited with status ${code}`;
-        finish(new ExecutorError(`executor ${path} ${how}${stderr ? `: ${stderr.trim()}` : ""}`));
+        finish(new ExecutorError(`${what} (${path}) ${how}${stderr ? `: ${stderr.trim()}` : ""}`));
         return;
       }
       finish(null, { stdout: Buffer.concat(out).toString("utf8"), stderr });
     });
-    child.stdin.end(input);
+    if (input !== null && child.stdin) {
+      // EPIPE here means the executor exited early; its exit status explains why.
+      child.stdin.on("error", () => {});
+      child.stdin.end(input);
+    }
   });
 }
 
@@ -153,7 +161,7 @@ export async function runPrograms(programs: Program[], opts: { timeoutMs?: numbe
   const input = serialize(programs);
   // Every child may use its whole alarm; add slack for process start-up and reporting.
   const timeoutMs = opts.timeoutMs ?? 10_000 + programs.length * (PROGRAM_ALARM_MS + 500);
-  const raw = await spawnExecutor(input, timeoutMs);
+  const raw = await spawnExecutor([], input, timeoutMs);
   return parseOutput(programs, raw.stdout, raw.stderr);
 }
 

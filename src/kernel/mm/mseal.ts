@@ -47,8 +47,10 @@ function msealApply(mm: Mm, start: number, end: number): number {
       vma = r;
     }
     prev = vma;
-    curStart = curEnd;
-    vma = mm.tree.next(vma); // a merge may have reached past curEnd
+    // A merge may have reached past curEnd: go on from the end of the merged VMA (the
+    // live kernel seals [a, b) and then [b, c) as one piece in that case).
+    curStart = Math.max(curEnd, Math.min(vma.end, end));
+    vma = mm.tree.next(vma);
   }
   return 0;
 }

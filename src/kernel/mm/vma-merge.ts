@@ -55,22 +55,27 @@ function canMergeBefore(p: MergeProposal, next: Vma): boolean {
   return isMergeableVma(next, p) && isMergeableAnonVma(p, next) && next.pgoff === p.pgoff + (p.end - p.start);
 }
 
-function stickyOf(...vs: Array<Vma | null>): number {
+function stickyOf(...vs: Vma[]): number {
   let s = 0;
   for (const v of vs) if (v !== null) s |= v.flags & VM_STICKY;
   return s;
 }
 
-function anonOf(...vs: Array<Vma | null>): Vma | null {
-  for (const v of vs) if (v !== null && v.anon !== null) return v;
+function anonOf(...vs: Vma[]): Vma | null {
+  for (const v of vs) if (v.anon !== null) return v;
   return null;
 }
 
-/** dup_anon_vma(): the merged VMA takes the first anon_vma among its parts. */
-function mergedAnon(target: Vma, others: Array<Vma | null>, proposalAnon: AnonVma | null): { anon: AnonVma | null; inherited: boolean } {
+/**
+ * The record of `target` after a merge makes it cover [start, end) from `pgoff`, taking in
+ * `others`: the proposal's flags plus sticky bits of every part, and the first anon_vma
+ * among the parts (dup_anon_vma()), else the proposal's.
+ */
+function expanded(target: Vma, start: number, end: number, pgoff: number, p: MergeProposal, others: Vma[]): Vma {
   const src = anonOf(target, ...others);
-  if (src !== null) return { anon: src.anon, inherited: src.anonInherited };
-  return { anon: proposalAnon, inherited: false };
+  const anon = src !== null ? src.anon : p.anon;
+  const inherited = src !== null ? src.anonInherited : false;
+  return new Vma(start, end, p.flags | stickyOf(target, ...others), p.flagsHi, pgoff, target.file, anon, inherited, null);
 }
 
 /**
@@ -93,13 +98,11 @@ export function mergeExistingRange(mm: Mm, prev: Vma | null, p: MergeProposal): 
     (!mergeLeft || areAnonVmasCompatible(prev as Vma, next));
   if (!mergeLeft && !mergeRight) return null;
   const tree = mm.tree;
-  const flagsFor = (parts: Array<Vma | null>) => p.flags | stickyOf(...parts);
 
   if (mergeLeft && mergeRight) {
     const pr = prev as Vma;
     const nx = next as Vma;
-    const a = mergedAnon(pr, [nx, middle], p.anon);
-    const merged = new Vma(pr.start, nx.end, flagsFor([pr, middle, nx]), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    const merged = expanded(pr, pr.start, nx.end, pr.pgoff, p, [nx, middle]);
     tree.remove(nx);
     tree.remove(middle);
     tree.replace(pr, merged);
@@ -107,16 +110,14 @@ export function mergeExistingRange(mm: Mm, prev: Vma | null, p: MergeProposal): 
   }
   if (mergeLeft) {
     const pr = prev as Vma;
-    const a = mergedAnon(pr, [middle], p.anon);
-    const merged = new Vma(pr.start, p.end, flagsFor([pr, middle]), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    const merged = expanded(pr, pr.start, p.end, pr.pgoff, p, [middle]);
     if (rightSide) tree.remove(middle);
     else tree.replace(middle, middle.slice(p.end, middle.end));
     tree.replace(pr, merged);
     return merged;
   }
   const nx = next as Vma;
-  const a = mergedAnon(nx, [middle], p.anon);
-  const merged = new Vma(p.start, nx.end, flagsFor([nx, middle]), p.flagsHi, p.pgoff, nx.file, a.anon, a.inherited, null);
+  const merged = expanded(nx, p.start, nx.end, p.pgoff, p, [middle]);
   if (leftSide) tree.remove(middle);
   else tree.replace(middle, middle.slice(middle.start, p.start));
   tree.replace(nx, merged);
@@ -140,22 +141,19 @@ export function mergeNewRange(mm: Mm, p: MergeProposal, justExpand = false): Vma
   if (canLeft && canRight) {
     const pr = prev as Vma;
     const nx = next as Vma;
-    const a = mergedAnon(pr, [nx], p.anon);
-    const merged = new Vma(pr.start, nx.end, p.flags | stickyOf(pr, nx), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    const merged = expanded(pr, pr.start, nx.end, pr.pgoff, p, [nx]);
     tree.remove(nx);
     tree.replace(pr, merged);
     return merged;
   }
   if (canLeft) {
     const pr = prev as Vma;
-    const a = mergedAnon(pr, [], p.anon);
-    const merged = new Vma(pr.start, p.end, p.flags | stickyOf(pr), p.flagsHi, pr.pgoff, pr.file, a.anon, a.inherited, null);
+    const merged = expanded(pr, pr.start, p.end, pr.pgoff, p, []);
     tree.replace(pr, merged);
     return merged;
   }
   const nx = next as Vma;
-  const a = mergedAnon(nx, [], p.anon);
-  const merged = new Vma(p.start, nx.end, p.flags | stickyOf(nx), p.flagsHi, p.pgoff, nx.file, a.anon, a.inherited, null);
+  const merged = expanded(nx, p.start, nx.end, p.pgoff, p, []);
   tree.replace(nx, merged);
   return merged;
 }
