@@ -34,6 +34,8 @@ export interface KernelConfig {
   readonly readaheadPages: number;
   /** vm fault_around_bytes / 4096. */
   readonly faultAroundPages: number;
+  /** s_maxbytes of the filesystem regular files live on (ext4, 4 KiB blocks: 2^32-1 blocks). */
+  readonly fsMaxBytes: number;
 }
 
 export const PAGES_47 = 2 ** 35; // (1 << 47) >> 12
@@ -54,6 +56,7 @@ export const DEFAULT_CONFIG: KernelConfig = {
   hugePagesFree: 0,
   readaheadPages: 2048,
   faultAroundPages: 16,
+  fsMaxBytes: (2 ** 32 - 1) * 4096,
 };
 
 export function makeConfig(overrides: Partial<KernelConfig> = {}): KernelConfig {

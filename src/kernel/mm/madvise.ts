@@ -1,7 +1,7 @@
 // madvise(2): mm/madvise.c (6.18) madvise_should_skip(), madvise_walk_vmas(),
 // madvise_vma_behavior(), can_madvise_modify(), madvise_populate().
 
-import { EACCES, EAGAIN, EFAULT, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
+import { EACCES, EAGAIN, EFAULT, EFBIG, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import * as M from "../uapi/mman.js";
 import { add, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi/u64.js";
 import * as F from "../uapi/vmflags.js";
@@ -97,8 +97,11 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       if (vma.flags & F.VM_LOCKED) return -EINVAL;
       if (vma.file === null) return -EINVAL;
       if ((vma.flags & (F.VM_SHARED | F.VM_MAYWRITE)) !== (F.VM_SHARED | F.VM_MAYWRITE)) return -EACCES;
-      // Punch a hole: the page cache and every mapping of it lose those pages.
+      // vfs_fallocate(PUNCH_HOLE): the end must stay within the filesystem's s_maxbytes.
       const inode = vma.file.inode;
+      const offsetEnd = (vma.pgoff + (range.end - vma.start)) * 4096;
+      if (!inode.shmem && offsetEnd > mm.cfg.fsMaxBytes) return -EFBIG;
+      // Punch a hole: the page cache and every mapping of it lose those pages.
       for (let p = range.start; p < range.end; p++) inode.cache.delete(vma.pgoff + (p - vma.start));
       mm.pt.zap(range.start, range.end);
       return vma;
