@@ -104,20 +104,49 @@ function childFor(kids: Node[], page: number): number {
   return lo;
 }
 
+/**
+ * A finger: the root-to-leaf path of a recent lookup. Syscalls look at neighbouring VMAs
+ * again and again (find, prev, next, replace), so most lookups start from this leaf instead
+ * of the root. The path is valid until the tree's shape changes (node split or removal,
+ * clone); a leaf's contents changing keeps it valid (its bounds are kept exact).
+ * It also remembers where the next leaf starts (and its first VMA), so that a page in the
+ * hole after this leaf is answered here too; that part is trusted only while no write has
+ * gone through another leaf since (`seen === tree.writes`).
+ */
+class Finger {
+  path: Node[] = [];
+  valid = false;
+  nextFirst = INF;
+  nextVma: Vma | null = null;
+  seen = -1;
+
+  leaf(): Node {
+    return this.path[this.path.length - 1];
+  }
+
+  /** Record the first VMA after the leaf: the leftmost record of `sub` (null: none). */
+  setNext(sub: Node | null, writes: number): void {
+    if (sub === null) {
+      this.nextFirst = INF;
+      this.nextVma = null;
+    } else {
+      let n = sub;
+      while (!n.leaf) n = (n.items as Node[])[0];
+      this.nextVma = (n.items as Vma[])[0] ?? null;
+      this.nextFirst = this.nextVma === null ? INF : this.nextVma.start;
+    }
+    this.seen = writes;
+  }
+}
+
 export class VmaTree {
   private root: Node;
   private owner: number;
-  /**
-   * The finger: the root-to-leaf path of the last lookup. Syscalls look at neighbouring
-   * VMAs again and again (find, prev, next, replace), so most lookups start from this leaf
-   * instead of the root. Valid until the tree's shape changes (node split or removal,
-   * clone); a leaf's contents changing keeps it valid (its bounds are kept exact).
-   */
-  private fpath: Node[] = [];
-  private fvalid = false;
-  /** The finger before the current one (mremap works at a source and a destination). */
-  private fpath2: Node[] = [];
-  private fvalid2 = false;
+  /** The current finger and the one before (mremap works at a source and a destination). */
+  private f1 = new Finger();
+  private f2 = new Finger();
+  /** Count of writes, to tell which finger's neighbour knowledge is still current. */
+  private writes = 0;
 
   constructor() {
     this.owner = ++ownerCounter;
@@ -134,8 +163,7 @@ export class VmaTree {
     const t = new VmaTree();
     t.root = this.root;
     this.owner = ++ownerCounter;
-    this.fvalid = false;
-    this.fvalid2 = false;
+    this.invalidateFingers();
     return t;
   }
 
@@ -143,9 +171,11 @@ export class VmaTree {
   private descend(page: number, byLast: boolean, strict: boolean): Node {
     let n = this.root;
     this.swapFingers();
-    const path = this.fpath;
+    const f = this.f1;
+    const path = f.path;
     path.length = 0;
     path.push(n);
+    let nextSub: Node | null = null;
     while (!n.leaf) {
       const k = n.items as Node[];
       let lo = 0;
@@ -166,44 +196,71 @@ export class VmaTree {
           else hi = mid - 1;
         }
       }
+      if (lo + 1 < k.length) nextSub = k[lo + 1];
       n = k[lo];
       path.push(n);
     }
-    this.fvalid = true;
+    f.valid = true;
+    f.setNext(nextSub, this.writes);
     return n;
   }
 
   private swapFingers(): void {
-    const p = this.fpath;
-    this.fpath = this.fpath2;
-    this.fpath2 = p;
-    const v = this.fvalid;
-    this.fvalid = this.fvalid2;
-    this.fvalid2 = v;
+    const f = this.f1;
+    this.f1 = this.f2;
+    this.f2 = f;
   }
 
   /**
-   * The current finger's leaf if it holds `page` by the given test, else the previous
-   * finger's (which then becomes current), else null.
+   * Does finger `f` answer for `page`? Mode 0: the leaf holds (or would hold) a record
+   * starting at page — find(), writes; mode 1: the last record starting below page is in
+   * the leaf — findPrev(). Content bounds always count; the hole up to the next leaf
+   * counts while the finger's neighbour knowledge is current.
    */
+  private covers(f: Finger, page: number, mode: 0 | 1): boolean {
+    if (!f.valid) return false;
+    const n = f.leaf();
+    const hi = f.seen === this.writes ? f.nextFirst : n.last;
+    return mode === 0 ? n.first <= page && (page < n.last || page < hi) : n.first < page && (page <= n.last || page <= hi);
+  }
+
+  /** The current or previous finger's leaf that answers for `page` (it becomes current), else null. */
   private fingerFor(page: number, mode: 0 | 1): Node | null {
-    if (this.fvalid) {
-      const n = this.fpath[this.fpath.length - 1];
-      if (mode === 0 ? n.first <= page && page < n.last : n.first < page && page <= n.last) return n;
-    }
-    if (this.fvalid2) {
-      const n = this.fpath2[this.fpath2.length - 1];
-      if (mode === 0 ? n.first <= page && page < n.last : n.first < page && page <= n.last) {
-        this.swapFingers();
-        return n;
-      }
+    if (this.covers(this.f1, page, mode)) return this.f1.leaf();
+    if (this.covers(this.f2, page, mode)) {
+      this.swapFingers();
+      return this.f1.leaf();
     }
     return null;
   }
 
+  /** findNext() answered from a finger: the VMA, null for "none", undefined for "ask the tree". */
+  private fingerNext(page: number): Vma | null | undefined {
+    for (let i = 0; i < 2; i++) {
+      const f = i === 0 ? this.f1 : this.f2;
+      if (!f.valid) continue;
+      const n = f.leaf();
+      if (n.first <= page && page < n.last) {
+        if (i === 1) this.swapFingers();
+        return leafNext(n, page);
+      }
+      if (f.seen === this.writes && n.last <= page && page < f.nextFirst) {
+        if (i === 1) this.swapFingers();
+        return f.nextVma;
+      }
+    }
+    return undefined;
+  }
+
   private invalidateFingers(): void {
-    this.fvalid = false;
-    this.fvalid2 = false;
+    this.f1.valid = false;
+    this.f2.valid = false;
+  }
+
+  /** After a write through the current finger: its neighbour knowledge stays true. */
+  private wrote(): void {
+    this.writes++;
+    if (this.f1.valid) this.f1.seen = this.writes;
   }
 
   /** The VMA containing `page`, or null. */
@@ -228,17 +285,9 @@ export class VmaTree {
   /** find_vma(): the first VMA ending above `page`, or null. */
   findNext(page: number): Vma | null {
     if (this.root.last <= page) return null;
-    let n = this.fingerFor(page, 0);
-    if (n === null) n = this.descend(page, true, false);
-    const v = n.items as Vma[];
-    let lo = 0;
-    let hi = v.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (v[mid].end > page) hi = mid;
-      else lo = mid + 1;
-    }
-    return v[lo];
+    const r = this.fingerNext(page);
+    if (r !== undefined) return r;
+    return leafNext(this.descend(page, true, false), page);
   }
 
   /** The last VMA starting below `page` (vma_prev of a position), or null. */
@@ -318,6 +367,7 @@ export class VmaTree {
     v.splice(i, 0, vma);
     for (const n of path) n.count++;
     this.fixUp(path);
+    this.wrote();
   }
 
   remove(vma: Vma): void {
@@ -329,6 +379,7 @@ export class VmaTree {
     v.splice(i, 1);
     for (const n of path) n.count--;
     this.fixUp(path);
+    this.wrote();
   }
 
   /** Put `next` where `prev` is; `next` must not overlap any other VMA. */
@@ -342,6 +393,7 @@ export class VmaTree {
     // covers free space or part of the old range), so the slot stays the same.
     v[i] = next;
     this.fixUp(path);
+    this.wrote();
   }
 
   /**
@@ -378,21 +430,24 @@ export class VmaTree {
   /** Root-to-leaf path towards `page`, every node owned (copied if shared). */
   private writablePath(page: number): Node[] {
     const leaf = this.fingerFor(page, 0);
-    if (leaf !== null && this.fpath[0] === this.root) {
+    if (leaf !== null && this.f1.path[0] === this.root) {
       let owned = true;
-      for (const n of this.fpath) if (n.owner !== this.owner) owned = false;
-      if (owned) return this.fpath;
+      for (const n of this.f1.path) if (n.owner !== this.owner) owned = false;
+      if (owned) return this.f1.path;
     }
     // Copying nodes leaves any other finger pointing at the shared originals: drop both.
     this.invalidateFingers();
     if (this.root.owner !== this.owner) this.root = this.copyNode(this.root);
-    const path = this.fpath;
+    const f = this.f1;
+    const path = f.path;
     path.length = 0;
     path.push(this.root);
     let n = this.root;
+    let nextSub: Node | null = null;
     while (!n.leaf) {
       const kids = n.items as Node[];
       const i = childFor(kids, page);
+      if (i + 1 < kids.length) nextSub = kids[i + 1];
       let k = kids[i];
       if (k.owner !== this.owner) {
         k = this.copyNode(k);
@@ -401,7 +456,8 @@ export class VmaTree {
       path.push(k);
       n = k;
     }
-    this.fvalid = true;
+    f.valid = true;
+    f.setNext(nextSub, this.writes);
     return path;
   }
 
@@ -453,6 +509,19 @@ export class VmaTree {
       this.root = new Node(this.owner, true, []);
     }
   }
+}
+
+/** In a leaf whose last end lies above `page`: the first record ending above it. */
+function leafNext(n: Node, page: number): Vma {
+  const v = n.items as Vma[];
+  let lo = 0;
+  let hi = v.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (v[mid].end > page) hi = mid;
+    else lo = mid + 1;
+  }
+  return v[lo];
 }
 
 function indexOfStart(v: Vma[], start: number): number {
