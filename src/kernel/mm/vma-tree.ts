@@ -285,6 +285,12 @@ export class VmaTree {
   /** find_vma(): the first VMA ending above `page`, or null. */
   findNext(page: number): Vma | null {
     if (this.root.last <= page) return null;
+    // The common case first: the current finger's leaf holds the answer.
+    const f = this.f1;
+    if (f.valid) {
+      const n = f.path[f.path.length - 1];
+      if (n.first <= page && page < n.last) return leafNext(n, page);
+    }
     const r = this.fingerNext(page);
     if (r !== undefined) return r;
     return leafNext(this.descend(page, true, false), page);
@@ -364,8 +370,10 @@ export class VmaTree {
       if (v[mid].start < vma.start) i = mid + 1;
       else hi = mid;
     }
-    v.splice(i, 0, vma);
-    for (const n of path) n.count++;
+    // In place, without splice's result array: this is the hottest write.
+    for (let j = v.length; j > i; j--) v[j] = v[j - 1];
+    v[i] = vma;
+    for (let d = 0; d < path.length; d++) path[d].count++;
     this.fixUp(path);
     this.wrote();
   }
@@ -376,8 +384,9 @@ export class VmaTree {
     const v = leaf.items as Vma[];
     const i = indexOfStart(v, vma.start);
     if (i < 0) throw new Error(`VmaTree.remove: no VMA at page ${vma.start}`);
-    v.splice(i, 1);
-    for (const n of path) n.count--;
+    for (let j = i; j < v.length - 1; j++) v[j] = v[j + 1];
+    v.length--;
+    for (let d = 0; d < path.length; d++) path[d].count--;
     this.fixUp(path);
     this.wrote();
   }
