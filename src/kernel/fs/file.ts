@@ -24,6 +24,12 @@ export interface Inode {
    * one becomes shmem.
    */
   readonly zeroDevice: boolean;
+  /**
+   * The model knows the file's bytes: it was created or truncated by the program (so it
+   * reads as zeroes until written), or it is shmem or /dev/zero. Other files' bytes are
+   * on disk, which the model does not read.
+   */
+  contentKnown: boolean;
   readonly deleted: boolean;
   /** Page cache: file page index → frame. */
   readonly cache: Map<number, CacheFrame>;
@@ -68,6 +74,7 @@ export function makeInode(
     noexec: opts.noexec ?? false,
     shmem: opts.shmem ?? false,
     zeroDevice: opts.zeroDevice ?? false,
+    contentKnown: (opts.shmem ?? false) || (opts.zeroDevice ?? false),
     deleted: opts.deleted ?? false,
     cache: new Map(),
   };

@@ -61,6 +61,7 @@ export class Vfs {
     // O_TRUNC drops the whole page cache before the file is extended again.
     inode.size = size;
     inode.cache.clear();
+    inode.contentKnown = true;
     return inode;
   }
 }

@@ -2,14 +2,26 @@
 // page-fault permission check (arch/x86/mm/fault.c access_error()) and the fault itself.
 
 import { VM_EXEC, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
+import { Unsupported } from "../unsupported.js";
 import { faultPage, readByte, writeByte } from "./fault.js";
 import type { Mm } from "./mm.js";
+import type { AnonFrame } from "./pages.js";
 import { expandStackFor } from "./stack.js";
 import type { Vma } from "./vma.js";
 
 export type AccessKind = "touch" | "rtouch" | "write" | "read";
 
 export type AccessResult = { ok: true; hash?: number } | { ok: false; signal: "SEGV" | "BUS"; offset: number };
+
+/**
+ * Bytes the model cannot know: kernel-provided special-mapping pages, pages of files whose
+ * contents are on disk, and private copies of either.
+ */
+function contentsUnknown(mm: Mm, v: Vma, page: number): boolean {
+  const pte = mm.pt.get(page);
+  if (pte !== undefined) return pte.anon ? (pte.frame as AnonFrame).unknown : v.file !== null && !v.file.inode.contentKnown;
+  return v.special !== null;
+}
 
 /** access_error(): reads need any of R/W/X (not PROT_NONE), writes need VM_WRITE. */
 function permits(v: Vma, write: boolean): boolean {
@@ -49,6 +61,11 @@ export function userAccess(mm: Mm, addr: number, len: number, kind: AccessKind, 
     if (kind === "write") {
       for (let b = pos; b < pageEnd; b++) writeByte(mm, page, b - page * 4096, value);
     } else if (kind === "read") {
+      if (contentsUnknown(mm, vma, page)) {
+        throw new Unsupported(
+          `the bytes of ${vma.special?.name ?? vma.file?.inode.path ?? "a page"} at page 0x${page.toString(16)} are not known to the model`,
+        );
+      }
       for (let b = pos; b < pageEnd; b++) {
         hash ^= readByte(mm, page, b - page * 4096);
         hash = Math.imul(hash, 0x01000193) >>> 0;

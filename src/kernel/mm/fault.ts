@@ -138,20 +138,19 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
         return vma;
       }
       const v = anonVmaPrepare(mm, vma);
-      mm.pt.set(page, new Pte(new AnonFrame(f.data === null ? null : f.data.slice()), true));
+      mm.pt.set(page, new Pte(copyOfFilePage(f, vma.file.inode.contentKnown), true));
       return v;
     }
     if (write && isPrivate && !pte.anon) {
       const v = anonVmaPrepare(mm, vma);
-      const src = pte.frame.data;
-      mm.pt.set(page, new Pte(new AnonFrame(src === null ? null : src.slice()), true));
+      mm.pt.set(page, new Pte(copyOfFilePage(pte.frame, vma.file.inode.contentKnown), true));
       return v;
     }
     if (write && pte.anon) breakCow(pte);
     else if (write) (pte.frame as CacheFrame).dirty = true;
     return vma;
   }
-  if (vma.special !== null) return vma.special.busPages.includes(vma.pgoff + (page - vma.start)) ? null : vma;
+  if (vma.special !== null) return faultSpecial(mm, vma, page, write);
   // Private anonymous memory: a read maps the zero page (untracked, no anon_vma).
   if (!write) return vma;
   if (pte === undefined) {
@@ -163,12 +162,42 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
   return vma;
 }
 
+/**
+ * special_mapping_fault(): the page comes from the kernel ([vdso] code, [vvar] data), or
+ * SIGBUS for data pages that are not populated. A write (the vdso made writable by
+ * mprotect) copies it into a private page whose bytes the model does not know.
+ */
+function faultSpecial(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
+  const special = vma.special as NonNullable<Vma["special"]>;
+  if (special.busPages.includes(vma.pgoff + (page - vma.start))) return null;
+  if (!write || (vma.flags & VM_SHARED) !== 0) return vma;
+  const pte = mm.pt.get(page);
+  if (pte !== undefined && pte.anon) {
+    breakCow(pte);
+    return vma;
+  }
+  const v = anonVmaPrepare(mm, vma);
+  const frame = new AnonFrame(null);
+  frame.unknown = true;
+  mm.pt.set(page, new Pte(frame, true));
+  return v;
+}
+
+/** A private copy of a page-cache page (do_cow_fault / wp_page_copy). */
+function copyOfFilePage(f: CacheFrame, known: boolean): AnonFrame {
+  const copy = new AnonFrame(f.data === null ? null : f.data.slice());
+  copy.unknown = !known;
+  return copy;
+}
+
 /** do_wp_page(): a shared copy-on-write frame is copied before the write. */
 function breakCow(pte: Pte): void {
   const f = pte.frame as AnonFrame;
   if (f.refs > 1) {
     f.refs--;
-    pte.frame = new AnonFrame(f.data === null ? null : f.data.slice());
+    const copy = new AnonFrame(f.data === null ? null : f.data.slice());
+    copy.unknown = f.unknown;
+    pte.frame = copy;
   }
 }
 

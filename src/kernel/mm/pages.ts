@@ -14,6 +14,8 @@ const SLOTS = 512;
 
 export class AnonFrame {
   refs = 1;
+  /** A copy of a page whose bytes the model does not know (a [vdso] page written to). */
+  unknown = false;
   constructor(public data: Uint8Array | null) {}
 }
 
