@@ -235,8 +235,10 @@ function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
   if (!thpSuitable(mm, vma, true)) return -EINVAL;
   const hstart = Math.ceil(range.start / PMD_PAGES) * PMD_PAGES;
   const hend = Math.floor(range.end / PMD_PAGES) * PMD_PAGES;
-  // No whole aligned 2 MiB block in the range: nothing can collapse (observed EINVAL).
-  if (hstart >= hend) return -EINVAL;
+  // The kernel compares the blocks collapsed with (hend - hstart) in unsigned arithmetic:
+  // an empty block range succeeds, a "negative" one (start and end inside one block) fails.
+  if (hstart > hend) return -EINVAL;
+  if (hstart === hend) return vma;
   for (let h = hstart; h < hend; h += PMD_PAGES) {
     if (mm.pt.count(h, h + PMD_PAGES).rss === 0) return -EINVAL;
     let v = vma;

@@ -257,10 +257,14 @@ export class VmaTree {
     this.f2.valid = false;
   }
 
-  /** After a write through the current finger: its neighbour knowledge stays true. */
+  /**
+   * After a write through the current finger: what it knew of the next leaf stays true,
+   * if it was current before the write (knowledge already stale must stay stale).
+   */
   private wrote(): void {
+    const current = this.f1.valid && this.f1.seen === this.writes;
     this.writes++;
-    if (this.f1.valid) this.f1.seen = this.writes;
+    if (current) this.f1.seen = this.writes;
   }
 
   /** The VMA containing `page`, or null. */
