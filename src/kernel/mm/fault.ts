@@ -3,7 +3,18 @@
 // gets its anon_vma (mm/rmap.c __anon_vma_prepare(), find_mergeable_anon_vma()).
 
 import type { CacheFrame, OpenFile } from "../fs/file.js";
-import { VM_ACCESS_FLAGS, VM_EXEC, VM_IGNORE_MERGE, VM_RAND_READ, VM_READ, VM_SEQ_READ, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
+import {
+  VM_ACCESS_FLAGS,
+  VM_EXEC,
+  VM_HUGEPAGE,
+  VM_IGNORE_MERGE,
+  VM_LOCKED,
+  VM_RAND_READ,
+  VM_READ,
+  VM_SEQ_READ,
+  VM_SHARED,
+  VM_WRITE,
+} from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 import { AnonFrame, PAGE_BYTES, Pte } from "./pages.js";
 import { AnonVma, type Vma } from "./vma.js";
@@ -65,14 +76,14 @@ function fileFrame(mm: Mm, vma: Vma, page: number): CacheFrame | null {
   if (f === undefined) {
     f = { data: null };
     inode.cache.set(index, f);
-    if (!inode.shmem && (vma.flags & VM_RAND_READ) === 0) readAround(mm, vma, index);
+    if (!inode.shmem) readAround(mm, vma, index);
   }
   return f;
 }
 
 /**
  * do_sync_mmap_readahead(): which file pages a fault reads into the page cache.
- * VM_SEQ_READ reads ahead from the fault; VM_EXEC reads only from the fault to the end of
+ * VM_HUGEPAGE reads the aligned 2 MiB blocks; VM_RAND_READ nothing more; VM_SEQ_READ reads ahead from the fault; VM_EXEC reads only from the fault to the end of
  * the VMA (exec memory rarely benefits, and x86's exec_folio_order() is 0); otherwise
  * read-around of ra_pages centred on the fault.
  */
@@ -82,7 +93,13 @@ function readAround(mm: Mm, vma: Vma, index: number): void {
   const eof = Math.ceil(inode.size / PAGE_BYTES);
   let start: number;
   let end: number;
-  if (vma.flags & VM_SEQ_READ) {
+  if (mm.cfg.thp && vma.flags & VM_HUGEPAGE) {
+    // Read-ahead of whole PMD folios, even for MADV_RANDOM (two of them otherwise).
+    start = Math.floor(index / 512) * 512;
+    end = start + (vma.flags & VM_RAND_READ ? 512 : 1024);
+  } else if (vma.flags & VM_RAND_READ) {
+    return;
+  } else if (vma.flags & VM_SEQ_READ) {
     start = index;
     end = index + ra;
   } else if (vma.flags & VM_EXEC) {
@@ -112,7 +129,11 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
     const index = vma.pgoff + (p - vma.start);
     if (index * PAGE_BYTES >= inode.size) continue;
     const f = inode.cache.get(index);
-    if (f !== undefined) mm.pt.set(p, new Pte(f, false));
+    if (f !== undefined) {
+      const pte = new Pte(f, false);
+      pte.locked = (vma.flags & VM_LOCKED) !== 0;
+      mm.pt.set(p, pte);
+    }
   }
   return mm.pt.get(page) !== undefined;
 }
@@ -122,6 +143,16 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
  * caller's). Returns the (possibly replaced) VMA record, or null for SIGBUS.
  */
 export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
+  const r = faultPageUnlocked(mm, vma, page, write);
+  // A page mapped in a VM_LOCKED VMA is mlocked (mlock_vma_folio()).
+  if (r !== null && (r.flags & VM_LOCKED) !== 0) {
+    const pte = mm.pt.get(page);
+    if (pte !== undefined) pte.locked = true;
+  }
+  return r;
+}
+
+function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
   const pte = mm.pt.get(page);
   const isPrivate = (vma.flags & VM_SHARED) === 0;
   if (vma.file !== null && !vma.file.inode.zeroDevice) {

@@ -220,7 +220,7 @@ function pageout(mm: Mm, vma: Vma, range: Walk): void {
   }
   const cached: number[] = [];
   mm.pt.forRange(range.start, range.end, (p, pte) => {
-    if (!pte.anon) cached.push(p);
+    if (!pte.anon && !pte.locked) cached.push(p);
   });
   const inode = vma.file?.inode;
   for (const p of cached) {

@@ -19,7 +19,9 @@ function supportsMlock(v: Vma): boolean {
 /** mlock_fixup(). Returns the VMA covering [start, end) afterwards, or an errno. */
 function mlockFixup(mm: Mm, vma: Vma, prev: Vma | null, start: number, end: number, newFlags: number): Vma | number {
   if (newFlags === vma.flags || !supportsMlock(vma)) return vma;
-  return vmaModifyFlags(mm, prev, vma, start, end, newFlags, vma.flagsHi);
+  const r = vmaModifyFlags(mm, prev, vma, start, end, newFlags, vma.flagsHi);
+  if (typeof r !== "number") mm.pt.setLocked(start, end, (newFlags & VM_LOCKED) !== 0);
+  return r;
 }
 
 /** apply_vma_lock_flags(): start inside a VMA, no holes (partial on a hole). */

@@ -26,6 +26,12 @@ export class Pte {
     /** A private (anonymous) page: counted as Anonymous in smaps. */
     public readonly anon: boolean,
   ) {}
+  /**
+   * The folio is mlocked (mapped in a VM_LOCKED VMA or locked by mlock): reclaim leaves it
+   * alone until munlock, even if the VMA later loses VM_LOCKED without munlocking
+   * (mremap DONTUNMAP's source).
+   */
+  locked = false;
 }
 
 type Block = Array<Pte | undefined> & { used: number };
@@ -130,6 +136,13 @@ export class PageTable {
     b.used--;
     this.present--;
     if (b.used === 0) this.blocks.delete(key);
+  }
+
+  /** mlock_vma_pages_range(): mark (or clear) the mlocked state of the present pages. */
+  setLocked(start: number, end: number, locked: boolean): void {
+    this.forRange(start, end, (_p, pte) => {
+      pte.locked = locked;
+    });
   }
 
   /** Count present pages and private (anonymous) pages in [start, end). */
