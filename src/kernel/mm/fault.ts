@@ -155,26 +155,30 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
 function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
   const pte = mm.pt.get(page);
   const isPrivate = (vma.flags & VM_SHARED) === 0;
-  if (vma.file !== null && !vma.file.inode.zeroDevice) {
+  const file = vma.file;
+  if (file !== null && !file.inode.zeroDevice) {
     if (pte === undefined) {
       if (!write && faultAround(mm, vma, page)) return vma;
+      // do_cow_fault() prepares the anon_vma before asking the file for the page, so a
+      // write beyond EOF leaves the VMA with an anon_vma even though it raises SIGBUS.
+      if (write && isPrivate) vma = anonVmaPrepare(mm, vma);
       const f = fileFrame(mm, vma, page);
       if (f === null) return null;
       // A read that had to go to the file drops the mmap lock and is retried
       // (VM_FAULT_RETRY); the retry's fault-around then maps the read-around pages too.
-      if (!write && !vma.file.inode.shmem && faultAround(mm, vma, page)) return vma;
+      if (!write && !file.inode.shmem && faultAround(mm, vma, page)) return vma;
       if (!write || !isPrivate) {
         if (write) f.dirty = true;
         mm.pt.set(page, new Pte(f, false));
         return vma;
       }
       const v = anonVmaPrepare(mm, vma);
-      mm.pt.set(page, new Pte(copyOfFilePage(f, vma.file.inode.contentKnown), true));
+      mm.pt.set(page, new Pte(copyOfFilePage(f, file.inode.contentKnown), true));
       return v;
     }
     if (write && isPrivate && !pte.anon) {
       const v = anonVmaPrepare(mm, vma);
-      mm.pt.set(page, new Pte(copyOfFilePage(pte.frame, vma.file.inode.contentKnown), true));
+      mm.pt.set(page, new Pte(copyOfFilePage(pte.frame, file.inode.contentKnown), true));
       return v;
     }
     if (write && pte.anon) breakCow(pte);
