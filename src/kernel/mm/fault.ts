@@ -225,8 +225,10 @@ function copyOfFilePage(f: CacheFrame, known: boolean): AnonFrame {
   return copy;
 }
 
-/** do_wp_page(): a shared copy-on-write frame is copied before the write. */
+/** do_wp_page(): a shared copy-on-write frame is copied before the write (a written page is dirty). */
 function breakCow(pte: Pte): void {
+  // A write dirties the page again: it is no longer lazily freeable.
+  pte.lazyfree = false;
   const f = pte.frame as AnonFrame;
   if (f.refs > 1) {
     f.refs--;

@@ -125,7 +125,12 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       if (range.start === range.end) return vma;
       if (b === M.MADV_FREE) {
         if (!vma.isAnonymous) return -EINVAL;
-        return vma; // lazily freed: stays resident until reclaim
+        // madvise_free_pte_range(): pages only this process maps become lazily freeable;
+        // they stay resident until reclaim (MADV_PAGEOUT) drops them.
+        mm.pt.forRange(range.start, range.end, (_p, pte) => {
+          if (pte.anon && (pte.frame as AnonFrame).refs === 1) pte.lazyfree = true;
+        });
+        return vma;
       }
       mm.pt.zap(range.start, range.end); // guard markers survive
       return vma;
@@ -210,8 +215,8 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
 
 /**
  * madvise_pageout() without swap: reclaim unmaps page-cache pages (file and shmem; root
- * may page out shared ones) and drops droppable memory; private anonymous pages have
- * nowhere to go and stay mapped.
+ * may page out shared ones), drops droppable memory and lazily freed (MADV_FREE) pages;
+ * other private anonymous pages have nowhere to go and stay mapped. mlocked pages stay.
  */
 function pageout(mm: Mm, vma: Vma, range: Walk): void {
   if (vma.flagsHi & F.VMH_DROPPABLE) {
@@ -220,7 +225,7 @@ function pageout(mm: Mm, vma: Vma, range: Walk): void {
   }
   const cached: number[] = [];
   mm.pt.forRange(range.start, range.end, (p, pte) => {
-    if (!pte.anon && !pte.locked) cached.push(p);
+    if (!pte.locked && (!pte.anon || pte.lazyfree)) cached.push(p);
   });
   const inode = vma.file?.inode;
   for (const p of cached) {

@@ -32,6 +32,8 @@ export class Pte {
    * (mremap DONTUNMAP's source).
    */
   locked = false;
+  /** MADV_FREE'd and not written since: reclaim may simply drop it (no swap needed). */
+  lazyfree = false;
 }
 
 type Block = Array<Pte | undefined> & { used: number };
