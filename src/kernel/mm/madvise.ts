@@ -102,9 +102,17 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       const inode = vma.file.inode;
       const offsetEnd = (vma.pgoff + (range.end - vma.start)) * 4096;
       if (!inode.shmem && offsetEnd > mm.cfg.fsMaxBytes) return -EFBIG;
-      // Punch a hole: the page cache and every mapping of it lose those pages.
-      for (let p = range.start; p < range.end; p++) inode.cache.delete(vma.pgoff + (p - vma.start));
-      mm.pt.zap(range.start, range.end);
+      // Punch a hole: the page cache and every mapping of it lose those pages
+      // (unmap_mapping_range(): in this mm, every VMA of the file over those offsets).
+      const first = vma.pgoff + (range.start - vma.start);
+      const last = vma.pgoff + (range.end - vma.start);
+      for (let i = first; i < last; i++) inode.cache.delete(i);
+      mm.tree.forEach((v) => {
+        if (v.file === null || v.file.inode !== inode) return;
+        const lo = Math.max(first, v.pgoff);
+        const hi = Math.min(last, v.pgoff + v.pages);
+        if (lo < hi) mm.pt.zap(v.start + (lo - v.pgoff), v.start + (hi - v.pgoff));
+      });
       return vma;
     }
     case M.MADV_WILLNEED:
