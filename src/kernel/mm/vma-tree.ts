@@ -616,14 +616,15 @@ function fwdSearch(n: Node, len: number, low: number, high: number): number {
   }
   const k = n.items as Node[];
   for (let i = 0; i < k.length; i++) {
-    if (k[i].first >= high) break;
+    // The hole before child i may reach into [low, high) even when child i starts past it.
     if (i > 0) {
       const gs = k[i - 1].last;
+      if (gs >= high) break;
       const s = Math.max(gs, low);
-      const ge = k[i].first;
-      const e = Math.min(ge, high);
+      const e = Math.min(k[i].first, high);
       if (e - s >= len) return s;
     }
+    if (k[i].first >= high) break;
     const r = fwdSearch(k[i], len, low, high);
     if (r >= 0) return r;
   }
