@@ -7,12 +7,15 @@ import {
   VM_ACCESS_FLAGS,
   VM_EXEC,
   VM_HUGEPAGE,
+  VM_HUGETLB,
   VM_IGNORE_MERGE,
   VM_LOCKED,
+  VM_NOHUGEPAGE,
   VM_RAND_READ,
   VM_READ,
   VM_SEQ_READ,
   VM_SHARED,
+  VM_SPECIAL,
   VM_WRITE,
 } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
@@ -190,6 +193,7 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean): Vma 
   if (!write) return vma;
   if (pte === undefined) {
     const v = anonVmaPrepare(mm, vma);
+    if (thpBlockFault(mm, v, page)) return v;
     mm.pt.set(page, new Pte(new AnonFrame(null), true));
     return v;
   }
@@ -223,6 +227,22 @@ function copyOfFilePage(f: CacheFrame, known: boolean): AnonFrame {
   const copy = new AnonFrame(f.data === null ? null : f.data.slice());
   copy.unknown = !known;
   return copy;
+}
+
+/**
+ * do_huge_pmd_anonymous_page(): a write fault in an empty, 2 MiB-aligned block that lies
+ * wholly inside a THP-enabled anonymous VMA (THP "madvise" mode: MADV_HUGEPAGE) is
+ * served by one huge page, so all 512 pages become resident.
+ */
+function thpBlockFault(mm: Mm, vma: Vma, page: number): boolean {
+  if (!mm.cfg.thp || (vma.flags & VM_HUGEPAGE) === 0 || (vma.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) !== 0) return false;
+  if (!vma.isAnonymous || (vma.flags & VM_SHARED) !== 0) return false;
+  const h = Math.floor(page / 512) * 512;
+  if (h < vma.start || h + 512 > vma.end) return false;
+  if (mm.pt.count(h, h + 512).rss !== 0) return false;
+  for (let p = h; p < h + 512; p++) if (mm.pt.guards.has(p)) return false;
+  for (let p = h; p < h + 512; p++) mm.pt.set(p, new Pte(new AnonFrame(null), true));
+  return true;
 }
 
 /** do_wp_page(): a shared copy-on-write frame is copied before the write (a written page is dirty). */

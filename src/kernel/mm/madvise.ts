@@ -115,8 +115,18 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       });
       return vma;
     }
-    case M.MADV_WILLNEED:
+    case M.MADV_WILLNEED: {
+      // madvise_willneed() → vfs_fadvise(POSIX_FADV_WILLNEED): the file range (up to EOF)
+      // is read into the page cache, where later faults' fault-around finds it.
+      const file = vma.file;
+      if (file !== null && !file.inode.shmem && !file.inode.zeroDevice) {
+        const inode = file.inode;
+        const eof = Math.ceil(inode.size / 4096);
+        const last = Math.min(eof, vma.pgoff + (range.end - vma.start));
+        for (let i = vma.pgoff + (range.start - vma.start); i < last; i++) if (!inode.cache.has(i)) inode.cache.set(i, { data: null });
+      }
       return vma;
+    }
     case M.MADV_COLD:
       if (vma.flags & (F.VM_LOCKED | F.VM_PFNMAP | F.VM_HUGETLB)) return -EINVAL;
       return vma;
@@ -147,7 +157,9 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       return madviseCollapse(mm, vma, range);
     case M.MADV_GUARD_INSTALL: {
       if (vma.flags & (F.VM_SPECIAL | F.VM_HUGETLB | F.VM_LOCKED)) return -EINVAL;
-      let v = anonVmaPrepare(mm, vma);
+      // Guard markers in anonymous memory need an anon_vma (fork copies such page tables);
+      // file-backed VMAs get none (observed: they still merge afterwards).
+      let v = vma.isAnonymous ? anonVmaPrepare(mm, vma) : vma;
       if ((v.flags & F.VM_MAYBE_GUARD) === 0) {
         const u = v.with({ flags: v.flags | F.VM_MAYBE_GUARD });
         mm.tree.replace(v, u);
