@@ -245,7 +245,7 @@ function pageout(mm: Mm, vma: Vma, range: Walk): void {
   }
   const cached: number[] = [];
   mm.pt.forRange(range.start, range.end, (p, pte) => {
-    if (!pte.locked && (!pte.anon || pte.lazyfree)) cached.push(p);
+    if (!pte.locked && (!pte.anon || pte.lazyfree) && mapCount(mm, vma, p) === 1) cached.push(p);
   });
   const inode = vma.file?.inode;
   for (const p of cached) {
@@ -274,6 +274,20 @@ function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
     for (let p = h; p < h + PMD_PAGES; p++) if (mm.pt.get(p) === undefined) mm.pt.set(p, new Pte(new AnonFrame(null), true));
   }
   return vma;
+}
+
+/** folio_mapcount() within this mm: how many PTEs map the frame behind `page`. */
+function mapCount(mm: Mm, vma: Vma, page: number): number {
+  const frame = mm.pt.get(page)?.frame;
+  const inode = vma.file?.inode;
+  if (frame === undefined || inode === undefined) return 1;
+  const index = vma.pgoff + (page - vma.start);
+  let n = 0;
+  mm.tree.forEach((v) => {
+    if (v.file === null || v.file.inode !== inode || index < v.pgoff || index >= v.pgoff + v.pages) return;
+    if (mm.pt.get(v.start + (index - v.pgoff))?.frame === frame) n++;
+  });
+  return n;
 }
 
 /** madvise_walk_vmas(): holes are skipped and reported as ENOMEM at the end. */

@@ -260,16 +260,18 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
     if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK || a.flagsHigh)) return -EOPNOTSUPP;
     if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return -EINVAL;
     if (vmFlags & VM_GROWSDOWN) return -EINVAL;
-    // hugetlbfs_file_mmap(): the offset must be huge-page aligned, then pages are reserved.
-    if (typeof a.pgoff === "bigint" || a.pgoff % a.hugePages !== 0) return -EINVAL;
-    if (!(flags & MAP_NORESERVE) && mm.cfg.hugePagesFree < lenPages / a.hugePages) {
-      // The reservation fails inside the hugetlbfs mmap hook, after a MAP_FIXED range
-      // was already cleared: the old mappings are gone all the same.
+    // hugetlbfs_file_mmap() runs after a MAP_FIXED range was already cleared, so when it
+    // fails (offset not huge-page aligned: EINVAL; no pages to reserve: ENOMEM) the old
+    // mappings are gone all the same (observed, a stack VMA included).
+    let hookError = 0;
+    if (typeof a.pgoff === "bigint" || a.pgoff % a.hugePages !== 0) hookError = -EINVAL;
+    else if (!(flags & MAP_NORESERVE) && mm.cfg.hugePagesFree < lenPages / a.hugePages) hookError = -ENOMEM;
+    if (hookError !== 0) {
       if (flags & MAP_FIXED) {
         const err = unmapRange(mm, page, page + lenPages);
         if (err) return err;
       }
-      return -ENOMEM;
+      return hookError;
     }
     throw new Unsupported("a MAP_HUGETLB mapping that the kernel would create (hugetlbfs VMAs are not modeled)");
   }
