@@ -5,6 +5,7 @@ import { EACCES, EAGAIN, EFAULT, EFBIG, EINVAL, ENOMEM, EPERM } from "../uapi/er
 import * as M from "../uapi/mman.js";
 import { add, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi/u64.js";
 import * as F from "../uapi/vmflags.js";
+import { Unsupported } from "../unsupported.js";
 import { accessAllowed, anonVmaPrepare, faultPage } from "./fault.js";
 import type { Mm } from "./mm.js";
 import { sealCheckUpFront } from "./mseal.js";
@@ -111,7 +112,13 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
         if (v.file === null || v.file.inode !== inode) return;
         const lo = Math.max(first, v.pgoff);
         const hi = Math.min(last, v.pgoff + v.pages);
-        if (lo < hi) mm.pt.zap(v.start + (lo - v.pgoff), v.start + (hi - v.pgoff));
+        if (lo >= hi) return;
+        // even_cows = 0: private copies made from those pages stay.
+        const cached: number[] = [];
+        mm.pt.forRange(v.start + (lo - v.pgoff), v.start + (hi - v.pgoff), (p, pte) => {
+          if (!pte.anon) cached.push(p);
+        });
+        for (const p of cached) mm.pt.zap(p, p + 1);
       });
       return vma;
     }
@@ -263,12 +270,16 @@ function pageout(mm: Mm, vma: Vma, range: Walk): void {
  * resident). Observed on the live kernel for every protection, PROT_NONE included.
  */
 function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
-  if (!thpSuitable(mm, vma, true) || vma.anon === null) return -EINVAL;
+  const shmem = vma.file !== null && vma.file.inode.shmem;
+  if (!shmem && (!thpSuitable(mm, vma, true) || vma.anon === null)) return -EINVAL;
+  // Shared memory is collapsible whatever its size, but not when inaccessible (observed).
+  if (shmem && (vma.flags & (F.VM_READ | F.VM_WRITE | F.VM_EXEC)) === 0) return -EINVAL;
   const hstart = Math.ceil(range.start / PMD_PAGES) * PMD_PAGES;
   const hend = Math.floor(range.end / PMD_PAGES) * PMD_PAGES;
   // The kernel compares the blocks collapsed with (hend - hstart) in unsigned arithmetic:
   // an empty block range succeeds, a "negative" one (start and end inside one block) fails.
   if (hstart > hend) return -EINVAL;
+  if (shmem && hstart < hend) throw new Unsupported("MADV_COLLAPSE of shared memory into huge pages");
   for (let h = hstart; h < hend; h += PMD_PAGES) {
     if (mm.pt.count(h, h + PMD_PAGES).rss === 0) return -EINVAL;
     for (let p = h; p < h + PMD_PAGES; p++) if (mm.pt.get(p) === undefined) mm.pt.set(p, new Pte(new AnonFrame(null), true));
