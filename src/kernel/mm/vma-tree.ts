@@ -35,26 +35,12 @@ class Node {
 
 /** Recompute bounds and count of `n` from its items, and mark its gap stale. */
 function summarize(n: Node): void {
-  const items = n.items;
-  const len = items.length;
-  n.dirty = true;
-  if (len === 0) {
-    n.first = INF;
-    n.last = -1;
-    n.count = 0;
-    return;
-  }
+  bounds(n);
   if (n.leaf) {
-    const v = items as Vma[];
-    n.first = v[0].start;
-    n.last = v[len - 1].end;
-    n.count = len;
+    n.count = n.items.length;
   } else {
-    const k = items as Node[];
     let count = 0;
-    for (let i = 0; i < len; i++) count += k[i].count;
-    n.first = k[0].first;
-    n.last = k[len - 1].last;
+    for (const k of n.items as Node[]) count += k.count;
     n.count = count;
   }
 }
