@@ -16,19 +16,9 @@ import {
 } from "../src/oracle/generator.js";
 import { type ModelRun, parseOp } from "../src/oracle/model-runner.js";
 import { chunkRemovals, shrinkOps } from "../src/oracle/shrink.js";
+import { RECORDED_INIT_MAPS } from "./fixtures/executor-layout.js";
 
-const INIT_MAPS = [
-  "00400000-00401000 r--p 00000000 fe:00 5308517                            /work/main/native/build/executor",
-  "00401000-0047d000 r-xp 00001000 fe:00 5308517                            /work/main/native/build/executor",
-  "004ab000-004ae000 rw-p 000aa000 fe:00 5308517                            /work/main/native/build/executor",
-  "004ae000-00674000 rw-p 00000000 00:00 0 ",
-  "00674000-00696000 rw-p 00000000 00:00 0                                  [heap]",
-  "7ffff7ff7000-7ffff7ffb000 r--p 00000000 00:00 0                          [vvar]",
-  "7ffff7ffb000-7ffff7ffd000 r--p 00000000 00:00 0                          [vvar_vclock]",
-  "7ffff7ffd000-7ffff7fff000 r-xp 00000000 00:00 0                          [vdso]",
-  "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]",
-  "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]",
-];
+const INIT_MAPS = RECORDED_INIT_MAPS;
 const targets: GenTargets = targetsFromExec(
   {
     info: { startBrk: 0x674000n, brk: 0x696000n, startStack: 0x7fffffffee20n, rlimitStack: 0x800000n, mmapMinAddr: 4096 },

@@ -7,24 +7,12 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ExecResult, parseSmapsLine, runPrograms } from "../src/oracle/executor.js";
 import { collectFileFacts, formatDev, layoutFromExec, parseNum, parseOp, runOnModel, statFileFacts } from "../src/oracle/model-runner.js";
+import { RECORDED_INIT_MAPS } from "./fixtures/executor-layout.js";
 
 const TWO64 = 1n << 64n;
 
 // The executor child's initial state as the protocol document shows it.
-const INIT_MAPS = [
-  "00400000-00401000 r--p 00000000 fe:00 5308517                            /work/main/native/build/executor",
-  "00401000-0047d000 r-xp 00001000 fe:00 5308517                            /work/main/native/build/executor",
-  "0047d000-004a6000 r--p 0007d000 fe:00 5308517                            /work/main/native/build/executor",
-  "004a6000-004ab000 r--p 000a5000 fe:00 5308517                            /work/main/native/build/executor",
-  "004ab000-004ae000 rw-p 000aa000 fe:00 5308517                            /work/main/native/build/executor",
-  "004ae000-00674000 rw-p 00000000 00:00 0 ",
-  "00674000-00696000 rw-p 00000000 00:00 0                                  [heap]",
-  "7ffff7ff7000-7ffff7ffb000 r--p 00000000 00:00 0                          [vvar]",
-  "7ffff7ffb000-7ffff7ffd000 r--p 00000000 00:00 0                          [vvar_vclock]",
-  "7ffff7ffd000-7ffff7fff000 r-xp 00000000 00:00 0                          [vdso]",
-  "7ffffffde000-7ffffffff000 rw-p 00000000 00:00 0                          [stack]",
-  "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]",
-];
+const INIT_MAPS = RECORDED_INIT_MAPS;
 const INIT_SMAPS = [
   "400000 401000 4 0 rd mr mw me",
   "401000 47d000 496 0 rd ex mr mw me",
