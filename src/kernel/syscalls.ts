@@ -1,6 +1,7 @@
 // The syscall surface: name → implementation. Arguments are u64 words (number below 2^53,
 // bigint above); results are kernel-style (a negative value is −errno).
 
+import { ARCH_SYSCALLS } from "./arch/syscalls.js";
 import { sysBrk } from "./mm/brk.js";
 import { sysMadvise } from "./mm/madvise.js";
 import { sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from "./mm/mlock.js";
@@ -38,4 +39,5 @@ export const SYSCALLS: Readonly<Record<string, { nargs: number; impl: SyscallImp
     nargs: 1,
     impl: (p, a) => (p.files.close(toInt32(a[0])) ? 0 : -EBADF),
   },
+  ...ARCH_SYSCALLS,
 };

@@ -31,6 +31,12 @@ export interface Inode {
    */
   contentKnown: boolean;
   readonly deleted: boolean;
+  /** st_mode: type and permission bits (S_IFREG|0644 unless the resolver says otherwise). */
+  readonly mode: number;
+  readonly uid: number;
+  readonly gid: number;
+  /** The file's bytes on disk, when the engine supplied a reader (see FileFacts.read). */
+  readonly read: ((offset: number, length: number) => Uint8Array) | null;
   /** Page cache: file page index → frame. */
   readonly cache: Map<number, CacheFrame>;
 }
@@ -63,6 +69,10 @@ export function makeInode(
     shmem?: boolean;
     deleted?: boolean;
     zeroDevice?: boolean;
+    mode?: number;
+    uid?: number;
+    gid?: number;
+    read?: (offset: number, length: number) => Uint8Array;
   },
 ): Inode {
   return {
@@ -76,6 +86,10 @@ export function makeInode(
     zeroDevice: opts.zeroDevice ?? false,
     contentKnown: (opts.shmem ?? false) || (opts.zeroDevice ?? false),
     deleted: opts.deleted ?? false,
+    mode: opts.mode ?? 0o100644,
+    uid: opts.uid ?? 0,
+    gid: opts.gid ?? 0,
+    read: opts.read ?? null,
     cache: new Map(),
   };
 }

@@ -14,6 +14,15 @@ export interface FileFacts {
   noexec?: boolean;
   /** The path is the /dev/zero character device (1:5). */
   zeroDevice?: boolean;
+  /** st_mode (type and permission bits); default a regular file, 0644. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  /**
+   * The file's bytes, read by the engine on demand (execve reads ELF headers and the
+   * interpreter through this). Absent: the model cannot read the file (execve says so).
+   */
+  read?: (offset: number, length: number) => Uint8Array;
 }
 
 export type Resolver = (path: string) => FileFacts | null;
@@ -40,6 +49,10 @@ export class Vfs {
         regular: facts.regular ?? true,
         noexec: facts.noexec ?? false,
         zeroDevice: facts.zeroDevice ?? false,
+        mode: facts.mode,
+        uid: facts.uid,
+        gid: facts.gid,
+        read: facts.read,
       });
       this.inodes.set(path, inode);
     }
