@@ -3,6 +3,8 @@
 // Byte-valued fields (brk, start_brk, ...) are kept exactly as the kernel keeps them
 // (brk may be unaligned); layout fields used in searches are page numbers.
 
+import { NONE } from "../policy/none.js";
+import type { Arch, SealPolicy } from "../policy/policy.js";
 import { VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
 import type { KernelConfig } from "./config.js";
 import type { Creds } from "./creds.js";
@@ -43,6 +45,10 @@ export class Mm {
   pkeyLost = false;
   /** current->personality. */
   personality = 0;
+  /** The architecture this address space belongs to (x86_64 unless an exec said otherwise). */
+  arch: Arch = "x86_64";
+  /** The kernel's sealing policy: decides which system mappings are created sealed. */
+  sealPolicy: SealPolicy = NONE;
 
   constructor(
     readonly cfg: KernelConfig,
@@ -77,6 +83,8 @@ export class Mm {
     c.envEnd = this.envEnd;
     c.pkeysAllocated = this.pkeysAllocated;
     c.personality = this.personality;
+    c.arch = this.arch;
+    c.sealPolicy = this.sealPolicy;
     return c;
   }
 
