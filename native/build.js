@@ -1,7 +1,8 @@
-// Builds the native executor with the system C compiler at `npm install` time.
-// It is the oracle: it runs syscall programs on the live kernel.
+// Builds the native oracle programs with the system C compiler at `npm install` time:
+// every native/*.c becomes native/build/<name> (executor.c → the executor; other files are
+// probes that run one kind of operation on the live kernel, e.g. exec, prctl, remote access).
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -9,14 +10,20 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, "build");
 mkdirSync(out, { recursive: true });
 const cc = process.env.CC || "cc";
-// -static: the child's initial layout is small and fixed (no ld.so, no shared libraries);
-// -fno-stack-protector: no canary reads of TLS in code that runs while the program is
-// rearranging the address space under it.
-const args = ["-O2", "-static", "-fno-stack-protector", "-Wall", "-Wextra", "-o", join(out, "executor"), join(here, "executor.c")];
-try {
-  execFileSync(cc, args, { stdio: "inherit" });
-} catch (e) {
-  console.error(`aspace: building the native executor failed (${cc} ${args.join(" ")}).`);
-  console.error("The model works without it, but `aspace conform` and the oracle tests need it.");
-  process.exitCode = 0;
+const sources = readdirSync(here)
+  .filter((f) => f.endsWith(".c"))
+  .sort();
+for (const src of sources) {
+  const name = src.slice(0, -2);
+  // -static: the child's initial layout is small and fixed (no ld.so, no shared libraries);
+  // -fno-stack-protector: no canary reads of TLS in code that runs while the program is
+  // rearranging the address space under it.
+  const args = ["-O2", "-static", "-fno-stack-protector", "-Wall", "-Wextra", "-o", join(out, name), join(here, src)];
+  try {
+    execFileSync(cc, args, { stdio: "inherit" });
+  } catch {
+    console.error(`aspace: building native/${src} failed (${cc} ${args.join(" ")}).`);
+    console.error("The model works without it, but the live-kernel checks that use it do not.");
+    process.exitCode = 0;
+  }
 }
