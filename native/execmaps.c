@@ -1,0 +1,201 @@
+// execmaps: the live-kernel oracle for execve. Runs one execve with ASLR off and reports the
+// new image exactly as the kernel left it, before a single user instruction has run.
+//
+// Usage: execmaps [-s STACK_RLIMIT_BYTES|-s unlimited] PATH ARGC ARG... ENVC ENV...
+//   The child sets personality(ADDR_NO_RANDOMIZE), PTRACE_TRACEME, the stack rlimit if asked,
+//   and calls execve(PATH, argv, envp) with exactly the given strings. A successful execve of
+//   a traced task stops it with SIGTRAP; the parent then prints its /proc/PID/maps, the
+//   VmFlags of each smaps entry, the mm fields of /proc/PID/stat and the auxv, and kills it.
+//
+// Output (text, one section after the other):
+//   exec ok | exec errno N | exec signal N (killed or stopped by signal N after the point of
+//   no return) | exec exit N
+//   maps / <lines> / end
+//   vmflags / <start-hex> <mnemonics...> / end
+//   stat / <name> <decimal> (start_code end_code start_stack start_data end_data start_brk
+//          arg_start arg_end env_start env_end) / end
+//   auxv / <type> <value-hex> / end
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *m) {
+  fprintf(stderr, "execmaps: %s\n", m);
+  exit(2);
+}
+
+// Read a whole /proc file into a malloc'ed buffer (NUL-terminated); *len gets its size.
+static char *slurp(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return NULL;
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap + 1);
+  for (;;) {
+    if (n == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap + 1);
+    }
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  buf[n] = 0;
+  if (len) *len = n;
+  return buf;
+}
+
+static void print_vmflags(const char *smaps) {
+  // Each entry starts with a maps line "start-end ..."; its VmFlags line ends it.
+  const char *p = smaps;
+  unsigned long start = 0;
+  while (*p) {
+    const char *eol = strchr(p, '\n');
+    size_t n = eol ? (size_t)(eol - p) : strlen(p);
+    if (strncmp(p, "VmFlags:", 8) == 0) {
+      printf("%lx%.*s\n", start, (int)(n - 8), p + 8);
+    } else {
+      char *end;
+      unsigned long s = strtoul(p, &end, 16);
+      if (end != p && *end == '-') start = s;
+    }
+    if (!eol) break;
+    p = eol + 1;
+  }
+}
+
+static void print_stat(const char *stat) {
+  // Fields after the last ')' start at field 3 (state).
+  const char *p = strrchr(stat, ')');
+  if (!p) return;
+  p += 2;
+  static const struct {
+    int field;
+    const char *name;
+  } want[] = {{26, "start_code"}, {27, "end_code"},  {28, "start_stack"}, {45, "start_data"}, {46, "end_data"},
+              {47, "start_brk"},  {48, "arg_start"}, {49, "arg_end"},     {50, "env_start"},  {51, "env_end"}};
+  unsigned long long v[64] = {0};
+  int field = 3;
+  while (*p && field < 64) {
+    char *end;
+    v[field] = strtoull(p, &end, 10);
+    while (*end && *end != ' ') end++;
+    p = *end ? end + 1 : end;
+    field++;
+  }
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) printf("%s %llu\n", want[i].name, v[want[i].field]);
+}
+
+int main(int argc, char **argv) {
+  int ai = 1;
+  int set_stack = 0;
+  struct rlimit stack_rl;
+  if (ai + 1 < argc && strcmp(argv[ai], "-s") == 0) {
+    if (getrlimit(RLIMIT_STACK, &stack_rl) != 0) die("getrlimit");
+    stack_rl.rlim_cur = strcmp(argv[ai + 1], "unlimited") == 0 ? RLIM_INFINITY : strtoull(argv[ai + 1], NULL, 0);
+    set_stack = 1;
+    ai += 2;
+  }
+  if (ai + 2 > argc) die("usage: execmaps [-s BYTES] PATH ARGC ARG... ENVC ENV...");
+  const char *path = argv[ai++];
+  int nargs = atoi(argv[ai++]);
+  if (nargs < 0 || ai + nargs >= argc) die("bad ARGC");
+  char **cargv = calloc((size_t)nargs + 1, sizeof(char *));
+  for (int i = 0; i < nargs; i++) cargv[i] = argv[ai++];
+  int nenv = atoi(argv[ai++]);
+  if (nenv < 0 || ai + nenv > argc) die("bad ENVC");
+  char **cenv = calloc((size_t)nenv + 1, sizeof(char *));
+  for (int i = 0; i < nenv; i++) cenv[i] = argv[ai++];
+
+  int pfd[2];
+  if (pipe2(pfd, O_CLOEXEC) != 0) die("pipe2");
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    close(pfd[0]);
+    int pers = personality(0xffffffff);
+    personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
+    if (set_stack && setrlimit(RLIMIT_STACK, &stack_rl) != 0) {
+      int e = -errno;
+      (void)!write(pfd[1], &e, sizeof e);
+      _exit(127);
+    }
+    ptrace(PTRACE_TRACEME, 0, 0, 0);
+    execve(path, cargv, cenv);
+    int e = errno;
+    (void)!write(pfd[1], &e, sizeof e);
+    _exit(127);
+  }
+  close(pfd[1]);
+  int status;
+  if (waitpid(pid, &status, 0) != pid) die("waitpid");
+  int err = 0;
+  ssize_t got = read(pfd[0], &err, sizeof err);
+  if (got == (ssize_t)sizeof err) {
+    if (err < 0) die("setrlimit(RLIMIT_STACK) failed");
+    printf("exec errno %d\n", err);
+    waitpid(pid, &status, 0);
+    return 0;
+  }
+  if (WIFEXITED(status)) {
+    printf("exec exit %d\n", WEXITSTATUS(status));
+    return 0;
+  }
+  if (WIFSIGNALED(status)) {
+    printf("exec signal %d\n", WTERMSIG(status));
+    return 0;
+  }
+  if (WIFSTOPPED(status) && WSTOPSIG(status) != SIGTRAP) {
+    printf("exec signal %d\n", WSTOPSIG(status));
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return 0;
+  }
+  char p[64];
+  printf("exec ok\n");
+  snprintf(p, sizeof p, "/proc/%d/maps", pid);
+  char *maps = slurp(p, NULL);
+  printf("maps\n%send\n", maps ? maps : "");
+  snprintf(p, sizeof p, "/proc/%d/smaps", pid);
+  char *smaps = slurp(p, NULL);
+  printf("vmflags\n");
+  if (smaps) print_vmflags(smaps);
+  printf("end\n");
+  snprintf(p, sizeof p, "/proc/%d/stat", pid);
+  char *stat = slurp(p, NULL);
+  printf("stat\n");
+  if (stat) print_stat(stat);
+  printf("end\n");
+  snprintf(p, sizeof p, "/proc/%d/auxv", pid);
+  size_t alen = 0;
+  char *auxv = slurp(p, &alen);
+  printf("auxv\n");
+  if (auxv) {
+    for (size_t off = 0; off + 16 <= alen; off += 16) {
+      uint64_t t, v;
+      memcpy(&t, auxv + off, 8);
+      memcpy(&v, auxv + off + 8, 8);
+      if (t == 0) break;
+      printf("%llu %llx\n", (unsigned long long)t, (unsigned long long)v);
+    }
+  }
+  printf("end\n");
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return 0;
+}
