@@ -7,15 +7,18 @@
 // @generated from file criu/core.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/core.proto.
  */
-export const file_criu_core: GenFile = /*@__PURE__*/
-  fileDesc("Cg9jcml1L2NvcmUucHJvdG8SC2FzcGFjZS5jcml1IvMBChBUYXNrS29iaklkc0VudHJ5Eg0KBXZtX2lkGAEgAigNEhAKCGZpbGVzX2lkGAIgAigNEg0KBWZzX2lkGAMgAigNEhIKCnNpZ2hhbmRfaWQYBCACKA0SEQoJcGlkX25zX2lkGAUgASgNEhEKCW5ldF9uc19pZBgGIAEoDRIRCglpcGNfbnNfaWQYByABKA0SEQoJdXRzX25zX2lkGAggASgNEhEKCW1udF9uc19pZBgJIAEoDRISCgp1c2VyX25zX2lkGAogASgNEhQKDGNncm91cF9uc19pZBgLIAEoDRISCgp0aW1lX25zX2lkGAwgASgNIicKC1JsaW1pdEVudHJ5EgsKA2N1chgBIAIoBBILCgNtYXgYAiACKAQiPQoQVGFza1JsaW1pdHNFbnRyeRIpCgdybGltaXRzGAEgAygLMhguYXNwYWNlLmNyaXUuUmxpbWl0RW50cnki0gIKDVRhc2tDb3JlRW50cnkSEgoKdGFza19zdGF0ZRgBIAIoDRIRCglleGl0X2NvZGUYAiACKA0SEwoLcGVyc29uYWxpdHkYAyACKA0SDQoFZmxhZ3MYBCACKA0SEgoKYmxrX3NpZ3NldBgFIAIoBBIMCgRjb21tGAYgAigJEg4KBnRpbWVycxgHIAEoDBIuCgdybGltaXRzGAggASgLMh0uYXNwYWNlLmNyaXUuVGFza1JsaW1pdHNFbnRyeRIOCgZjZ19zZXQYCSABKA0SEQoJc2lnbmFsc19zGAogASgMEhgKEG9sZF9zZWNjb21wX21vZGUYCyABKA0SGgoSb2xkX3NlY2NvbXBfZmlsdGVyGAwgASgNEhAKCGxvZ2ludWlkGA0gASgNEhUKDW9vbV9zY29yZV9hZGoYDiABKAUSEgoKc2lnYWN0aW9ucxgPIAMoDCKYAQoJQ29yZUVudHJ5Eg0KBW10eXBlGAEgAigNEhMKC3RocmVhZF9pbmZvGAIgASgMEiYKAnRjGAMgASgLMhouYXNwYWNlLmNyaXUuVGFza0NvcmVFbnRyeRIqCgNpZHMYBCABKAsyHS5hc3BhY2UuY3JpdS5UYXNrS29iaklkc0VudHJ5EhMKC3RocmVhZF9jb3JlGAUgASgM");
+export const file_criu_core: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Cg9jcml1L2NvcmUucHJvdG8SC2FzcGFjZS5jcml1IvMBChBUYXNrS29iaklkc0VudHJ5Eg0KBXZtX2lkGAEgAigNEhAKCGZpbGVzX2lkGAIgAigNEg0KBWZzX2lkGAMgAigNEhIKCnNpZ2hhbmRfaWQYBCACKA0SEQoJcGlkX25zX2lkGAUgASgNEhEKCW5ldF9uc19pZBgGIAEoDRIRCglpcGNfbnNfaWQYByABKA0SEQoJdXRzX25zX2lkGAggASgNEhEKCW1udF9uc19pZBgJIAEoDRISCgp1c2VyX25zX2lkGAogASgNEhQKDGNncm91cF9uc19pZBgLIAEoDRISCgp0aW1lX25zX2lkGAwgASgNIicKC1JsaW1pdEVudHJ5EgsKA2N1chgBIAIoBBILCgNtYXgYAiACKAQiPQoQVGFza1JsaW1pdHNFbnRyeRIpCgdybGltaXRzGAEgAygLMhguYXNwYWNlLmNyaXUuUmxpbWl0RW50cnki0gIKDVRhc2tDb3JlRW50cnkSEgoKdGFza19zdGF0ZRgBIAIoDRIRCglleGl0X2NvZGUYAiACKA0SEwoLcGVyc29uYWxpdHkYAyACKA0SDQoFZmxhZ3MYBCACKA0SEgoKYmxrX3NpZ3NldBgFIAIoBBIMCgRjb21tGAYgAigJEg4KBnRpbWVycxgHIAEoDBIuCgdybGltaXRzGAggASgLMh0uYXNwYWNlLmNyaXUuVGFza1JsaW1pdHNFbnRyeRIOCgZjZ19zZXQYCSABKA0SEQoJc2lnbmFsc19zGAogASgMEhgKEG9sZF9zZWNjb21wX21vZGUYCyABKA0SGgoSb2xkX3NlY2NvbXBfZmlsdGVyGAwgASgNEhAKCGxvZ2ludWlkGA0gASgNEhUKDW9vbV9zY29yZV9hZGoYDiABKAUSEgoKc2lnYWN0aW9ucxgPIAMoDCKYAQoJQ29yZUVudHJ5Eg0KBW10eXBlGAEgAigNEhMKC3RocmVhZF9pbmZvGAIgASgMEiYKAnRjGAMgASgLMhouYXNwYWNlLmNyaXUuVGFza0NvcmVFbnRyeRIqCgNpZHMYBCABKAsyHS5hc3BhY2UuY3JpdS5UYXNrS29iaklkc0VudHJ5EhMKC3RocmVhZF9jb3JlGAUgASgM",
+  );
 
 /**
  * @generated from message aspace.criu.TaskKobjIdsEntry
@@ -86,8 +89,7 @@ export type TaskKobjIdsEntry = Message<"aspace.criu.TaskKobjIdsEntry"> & {
  * Describes the message aspace.criu.TaskKobjIdsEntry.
  * Use `create(TaskKobjIdsEntrySchema)` to create a new message.
  */
-export const TaskKobjIdsEntrySchema: GenMessage<TaskKobjIdsEntry> = /*@__PURE__*/
-  messageDesc(file_criu_core, 0);
+export const TaskKobjIdsEntrySchema: GenMessage<TaskKobjIdsEntry> = /*@__PURE__*/ messageDesc(file_criu_core, 0);
 
 /**
  * @generated from message aspace.criu.RlimitEntry
@@ -108,8 +110,7 @@ export type RlimitEntry = Message<"aspace.criu.RlimitEntry"> & {
  * Describes the message aspace.criu.RlimitEntry.
  * Use `create(RlimitEntrySchema)` to create a new message.
  */
-export const RlimitEntrySchema: GenMessage<RlimitEntry> = /*@__PURE__*/
-  messageDesc(file_criu_core, 1);
+export const RlimitEntrySchema: GenMessage<RlimitEntry> = /*@__PURE__*/ messageDesc(file_criu_core, 1);
 
 /**
  * @generated from message aspace.criu.TaskRlimitsEntry
@@ -125,8 +126,7 @@ export type TaskRlimitsEntry = Message<"aspace.criu.TaskRlimitsEntry"> & {
  * Describes the message aspace.criu.TaskRlimitsEntry.
  * Use `create(TaskRlimitsEntrySchema)` to create a new message.
  */
-export const TaskRlimitsEntrySchema: GenMessage<TaskRlimitsEntry> = /*@__PURE__*/
-  messageDesc(file_criu_core, 2);
+export const TaskRlimitsEntrySchema: GenMessage<TaskRlimitsEntry> = /*@__PURE__*/ messageDesc(file_criu_core, 2);
 
 /**
  * @generated from message aspace.criu.TaskCoreEntry
@@ -214,8 +214,7 @@ export type TaskCoreEntry = Message<"aspace.criu.TaskCoreEntry"> & {
  * Describes the message aspace.criu.TaskCoreEntry.
  * Use `create(TaskCoreEntrySchema)` to create a new message.
  */
-export const TaskCoreEntrySchema: GenMessage<TaskCoreEntry> = /*@__PURE__*/
-  messageDesc(file_criu_core, 3);
+export const TaskCoreEntrySchema: GenMessage<TaskCoreEntry> = /*@__PURE__*/ messageDesc(file_criu_core, 3);
 
 /**
  * @generated from message aspace.criu.CoreEntry
@@ -253,6 +252,4 @@ export type CoreEntry = Message<"aspace.criu.CoreEntry"> & {
  * Describes the message aspace.criu.CoreEntry.
  * Use `create(CoreEntrySchema)` to create a new message.
  */
-export const CoreEntrySchema: GenMessage<CoreEntry> = /*@__PURE__*/
-  messageDesc(file_criu_core, 4);
-
+export const CoreEntrySchema: GenMessage<CoreEntry> = /*@__PURE__*/ messageDesc(file_criu_core, 4);

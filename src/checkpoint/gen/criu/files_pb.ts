@@ -5,15 +5,18 @@
 // @generated from file criu/files.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/files.proto.
  */
-export const file_criu_files: GenFile = /*@__PURE__*/
-  fileDesc("ChBjcml1L2ZpbGVzLnByb3RvEgthc3BhY2UuY3JpdSJVCglGb3duRW50cnkSCwoDdWlkGAEgAigNEgwKBGV1aWQYAiACKA0SDgoGc2lnbnVtGAMgAigNEhAKCHBpZF90eXBlGAQgAigNEgsKA3BpZBgFIAIoDSKAAgoMUmVnRmlsZUVudHJ5EgoKAmlkGAEgAigNEg0KBWZsYWdzGAIgAigNEgsKA3BvcxgDIAIoBBIkCgRmb3duGAUgAigLMhYuYXNwYWNlLmNyaXUuRm93bkVudHJ5EgwKBG5hbWUYBiACKAkSEgoGbW50X2lkGAcgASgROgItMRIMCgRzaXplGAggASgEEgsKA2V4dBgJIAEoCBIMCgRtb2RlGAogASgNEhAKCGJ1aWxkX2lkGAsgAygNEhAKCGNoZWNrc3VtGAwgASgNEhcKD2NoZWNrc3VtX2NvbmZpZxgNIAEoDRIaChJjaGVja3N1bV9wYXJhbWV0ZXIYDiABKA0isgIKCUZpbGVFbnRyeRIMCgR0eXBlGAEgAigNEgoKAmlkGAIgAigNEiYKA3JlZxgDIAEoCzIZLmFzcGFjZS5jcml1LlJlZ0ZpbGVFbnRyeRILCgNpc2sYBCABKAwSCwoDbnNmGAUgASgMEgsKA3BzaxgGIAEoDBIMCgRubHNrGAcgASgMEgsKA2VmZBgIIAEoDBIMCgRlcGZkGAkgASgMEgwKBHNnZmQYCiABKAwSDAoEdHVuZhgLIAEoDBILCgN0ZmQYDCABKAwSCwoDaWZ5GA0gASgMEgsKA2ZmeRgOIAEoDBILCgNleHQYDyABKAwSCwoDdXNrGBAgASgMEgwKBGZpZm8YESABKAwSDAoEcGlwZRgSIAEoDBILCgN0dHkYEyABKAwSDQoFbWVtZmQYFCABKAwiYgoLRmRpbmZvRW50cnkSCgoCaWQYASACKA0SDQoFZmxhZ3MYAiACKA0SDAoEdHlwZRgDIAIoDRIKCgJmZBgEIAIoDRIeChZ4YXR0cl9zZWN1cml0eV9zZWxpbnV4GAUgASgJIjkKB0ZzRW50cnkSDgoGY3dkX2lkGAEgAigNEg8KB3Jvb3RfaWQYAiACKA0SDQoFdW1hc2sYAyABKA0");
+export const file_criu_files: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChBjcml1L2ZpbGVzLnByb3RvEgthc3BhY2UuY3JpdSJVCglGb3duRW50cnkSCwoDdWlkGAEgAigNEgwKBGV1aWQYAiACKA0SDgoGc2lnbnVtGAMgAigNEhAKCHBpZF90eXBlGAQgAigNEgsKA3BpZBgFIAIoDSKAAgoMUmVnRmlsZUVudHJ5EgoKAmlkGAEgAigNEg0KBWZsYWdzGAIgAigNEgsKA3BvcxgDIAIoBBIkCgRmb3duGAUgAigLMhYuYXNwYWNlLmNyaXUuRm93bkVudHJ5EgwKBG5hbWUYBiACKAkSEgoGbW50X2lkGAcgASgROgItMRIMCgRzaXplGAggASgEEgsKA2V4dBgJIAEoCBIMCgRtb2RlGAogASgNEhAKCGJ1aWxkX2lkGAsgAygNEhAKCGNoZWNrc3VtGAwgASgNEhcKD2NoZWNrc3VtX2NvbmZpZxgNIAEoDRIaChJjaGVja3N1bV9wYXJhbWV0ZXIYDiABKA0isgIKCUZpbGVFbnRyeRIMCgR0eXBlGAEgAigNEgoKAmlkGAIgAigNEiYKA3JlZxgDIAEoCzIZLmFzcGFjZS5jcml1LlJlZ0ZpbGVFbnRyeRILCgNpc2sYBCABKAwSCwoDbnNmGAUgASgMEgsKA3BzaxgGIAEoDBIMCgRubHNrGAcgASgMEgsKA2VmZBgIIAEoDBIMCgRlcGZkGAkgASgMEgwKBHNnZmQYCiABKAwSDAoEdHVuZhgLIAEoDBILCgN0ZmQYDCABKAwSCwoDaWZ5GA0gASgMEgsKA2ZmeRgOIAEoDBILCgNleHQYDyABKAwSCwoDdXNrGBAgASgMEgwKBGZpZm8YESABKAwSDAoEcGlwZRgSIAEoDBILCgN0dHkYEyABKAwSDQoFbWVtZmQYFCABKAwiYgoLRmRpbmZvRW50cnkSCgoCaWQYASACKA0SDQoFZmxhZ3MYAiACKA0SDAoEdHlwZRgDIAIoDRIKCgJmZBgEIAIoDRIeChZ4YXR0cl9zZWN1cml0eV9zZWxpbnV4GAUgASgJIjkKB0ZzRW50cnkSDgoGY3dkX2lkGAEgAigNEg8KB3Jvb3RfaWQYAiACKA0SDQoFdW1hc2sYAyABKA0",
+  );
 
 /**
  * @generated from message aspace.criu.FownEntry
@@ -49,8 +52,7 @@ export type FownEntry = Message<"aspace.criu.FownEntry"> & {
  * Describes the message aspace.criu.FownEntry.
  * Use `create(FownEntrySchema)` to create a new message.
  */
-export const FownEntrySchema: GenMessage<FownEntry> = /*@__PURE__*/
-  messageDesc(file_criu_files, 0);
+export const FownEntrySchema: GenMessage<FownEntry> = /*@__PURE__*/ messageDesc(file_criu_files, 0);
 
 /**
  * @generated from message aspace.criu.RegFileEntry
@@ -130,8 +132,7 @@ export type RegFileEntry = Message<"aspace.criu.RegFileEntry"> & {
  * Describes the message aspace.criu.RegFileEntry.
  * Use `create(RegFileEntrySchema)` to create a new message.
  */
-export const RegFileEntrySchema: GenMessage<RegFileEntry> = /*@__PURE__*/
-  messageDesc(file_criu_files, 1);
+export const RegFileEntrySchema: GenMessage<RegFileEntry> = /*@__PURE__*/ messageDesc(file_criu_files, 1);
 
 /**
  * @generated from message aspace.criu.FileEntry
@@ -244,8 +245,7 @@ export type FileEntry = Message<"aspace.criu.FileEntry"> & {
  * Describes the message aspace.criu.FileEntry.
  * Use `create(FileEntrySchema)` to create a new message.
  */
-export const FileEntrySchema: GenMessage<FileEntry> = /*@__PURE__*/
-  messageDesc(file_criu_files, 2);
+export const FileEntrySchema: GenMessage<FileEntry> = /*@__PURE__*/ messageDesc(file_criu_files, 2);
 
 /**
  * @generated from message aspace.criu.FdinfoEntry
@@ -281,8 +281,7 @@ export type FdinfoEntry = Message<"aspace.criu.FdinfoEntry"> & {
  * Describes the message aspace.criu.FdinfoEntry.
  * Use `create(FdinfoEntrySchema)` to create a new message.
  */
-export const FdinfoEntrySchema: GenMessage<FdinfoEntry> = /*@__PURE__*/
-  messageDesc(file_criu_files, 3);
+export const FdinfoEntrySchema: GenMessage<FdinfoEntry> = /*@__PURE__*/ messageDesc(file_criu_files, 3);
 
 /**
  * @generated from message aspace.criu.FsEntry
@@ -308,6 +307,4 @@ export type FsEntry = Message<"aspace.criu.FsEntry"> & {
  * Describes the message aspace.criu.FsEntry.
  * Use `create(FsEntrySchema)` to create a new message.
  */
-export const FsEntrySchema: GenMessage<FsEntry> = /*@__PURE__*/
-  messageDesc(file_criu_files, 4);
-
+export const FsEntrySchema: GenMessage<FsEntry> = /*@__PURE__*/ messageDesc(file_criu_files, 4);

@@ -5,30 +5,32 @@
 // @generated from file criu/inventory.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { TaskKobjIdsEntry } from "./core_pb.js";
 import { file_criu_core } from "./core_pb.js";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/inventory.proto.
  */
-export const file_criu_inventory: GenFile = /*@__PURE__*/
-  fileDesc("ChRjcml1L2ludmVudG9yeS5wcm90bxILYXNwYWNlLmNyaXUiDgoMUGx1Z2luc0VudHJ5Is4CCg5JbnZlbnRvcnlFbnRyeRITCgtpbWdfdmVyc2lvbhgBIAIoDRIVCg1mZGluZm9fcGVyX2lkGAIgASgIEi8KCHJvb3RfaWRzGAMgASgLMh0uYXNwYWNlLmNyaXUuVGFza0tvYmpJZHNFbnRyeRIRCgluc19wZXJfaWQYBCABKAgSEwoLcm9vdF9jZ19zZXQYBSABKA0SDwoHbHNtdHlwZRgGIAEoDRITCgtkdW1wX3VwdGltZRgIIAEoBBIVCg1wcmVfZHVtcF9tb2RlGAkgASgNEhEKCXRjcF9jbG9zZRgKIAEoCBIbChNuZXR3b3JrX2xvY2tfbWV0aG9kGAsgASgNEjAKDXBsdWdpbnNfZW50cnkYDCABKAsyGS5hc3BhY2UuY3JpdS5QbHVnaW5zRW50cnkSGAoQZHVtcF9jcml1X3J1bl9pZBgNIAEoCQ", [file_criu_core]);
+export const file_criu_inventory: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChRjcml1L2ludmVudG9yeS5wcm90bxILYXNwYWNlLmNyaXUiDgoMUGx1Z2luc0VudHJ5Is4CCg5JbnZlbnRvcnlFbnRyeRITCgtpbWdfdmVyc2lvbhgBIAIoDRIVCg1mZGluZm9fcGVyX2lkGAIgASgIEi8KCHJvb3RfaWRzGAMgASgLMh0uYXNwYWNlLmNyaXUuVGFza0tvYmpJZHNFbnRyeRIRCgluc19wZXJfaWQYBCABKAgSEwoLcm9vdF9jZ19zZXQYBSABKA0SDwoHbHNtdHlwZRgGIAEoDRITCgtkdW1wX3VwdGltZRgIIAEoBBIVCg1wcmVfZHVtcF9tb2RlGAkgASgNEhEKCXRjcF9jbG9zZRgKIAEoCBIbChNuZXR3b3JrX2xvY2tfbWV0aG9kGAsgASgNEjAKDXBsdWdpbnNfZW50cnkYDCABKAsyGS5hc3BhY2UuY3JpdS5QbHVnaW5zRW50cnkSGAoQZHVtcF9jcml1X3J1bl9pZBgNIAEoCQ",
+    [file_criu_core],
+  );
 
 /**
  * @generated from message aspace.criu.PluginsEntry
  */
-export type PluginsEntry = Message<"aspace.criu.PluginsEntry"> & {
-};
+export type PluginsEntry = Message<"aspace.criu.PluginsEntry"> & {};
 
 /**
  * Describes the message aspace.criu.PluginsEntry.
  * Use `create(PluginsEntrySchema)` to create a new message.
  */
-export const PluginsEntrySchema: GenMessage<PluginsEntry> = /*@__PURE__*/
-  messageDesc(file_criu_inventory, 0);
+export const PluginsEntrySchema: GenMessage<PluginsEntry> = /*@__PURE__*/ messageDesc(file_criu_inventory, 0);
 
 /**
  * @generated from message aspace.criu.InventoryEntry
@@ -101,6 +103,4 @@ export type InventoryEntry = Message<"aspace.criu.InventoryEntry"> & {
  * Describes the message aspace.criu.InventoryEntry.
  * Use `create(InventoryEntrySchema)` to create a new message.
  */
-export const InventoryEntrySchema: GenMessage<InventoryEntry> = /*@__PURE__*/
-  messageDesc(file_criu_inventory, 1);
-
+export const InventoryEntrySchema: GenMessage<InventoryEntry> = /*@__PURE__*/ messageDesc(file_criu_inventory, 1);

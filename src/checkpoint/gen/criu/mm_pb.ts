@@ -5,17 +5,21 @@
 // @generated from file criu/mm.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { VmaEntry } from "./vma_pb.js";
 import { file_criu_vma } from "./vma_pb.js";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/mm.proto.
  */
-export const file_criu_mm: GenFile = /*@__PURE__*/
-  fileDesc("Cg1jcml1L21tLnByb3RvEgthc3BhY2UuY3JpdSI8CgxBaW9SaW5nRW50cnkSCgoCaWQYASACKAQSDgoGbnJfcmVxGAIgAigNEhAKCHJpbmdfbGVuGAMgAigNIpUDCgdNbUVudHJ5EhUKDW1tX3N0YXJ0X2NvZGUYASACKAQSEwoLbW1fZW5kX2NvZGUYAiACKAQSFQoNbW1fc3RhcnRfZGF0YRgDIAIoBBITCgttbV9lbmRfZGF0YRgEIAIoBBIWCg5tbV9zdGFydF9zdGFjaxgFIAIoBBIUCgxtbV9zdGFydF9icmsYBiACKAQSDgoGbW1fYnJrGAcgAigEEhQKDG1tX2FyZ19zdGFydBgIIAIoBBISCgptbV9hcmdfZW5kGAkgAigEEhQKDG1tX2Vudl9zdGFydBgKIAIoBBISCgptbV9lbnZfZW5kGAsgAigEEhMKC2V4ZV9maWxlX2lkGAwgAigNEhUKDW1tX3NhdmVkX2F1eHYYDSADKAQSIwoEdm1hcxgOIAMoCzIVLmFzcGFjZS5jcml1LlZtYUVudHJ5EhAKCGR1bXBhYmxlGA8gASgFEicKBGFpb3MYECADKAsyGS5hc3BhY2UuY3JpdS5BaW9SaW5nRW50cnkSFAoMdGhwX2Rpc2FibGVkGBEgASgI", [file_criu_vma]);
+export const file_criu_mm: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Cg1jcml1L21tLnByb3RvEgthc3BhY2UuY3JpdSI8CgxBaW9SaW5nRW50cnkSCgoCaWQYASACKAQSDgoGbnJfcmVxGAIgAigNEhAKCHJpbmdfbGVuGAMgAigNIpUDCgdNbUVudHJ5EhUKDW1tX3N0YXJ0X2NvZGUYASACKAQSEwoLbW1fZW5kX2NvZGUYAiACKAQSFQoNbW1fc3RhcnRfZGF0YRgDIAIoBBITCgttbV9lbmRfZGF0YRgEIAIoBBIWCg5tbV9zdGFydF9zdGFjaxgFIAIoBBIUCgxtbV9zdGFydF9icmsYBiACKAQSDgoGbW1fYnJrGAcgAigEEhQKDG1tX2FyZ19zdGFydBgIIAIoBBISCgptbV9hcmdfZW5kGAkgAigEEhQKDG1tX2Vudl9zdGFydBgKIAIoBBISCgptbV9lbnZfZW5kGAsgAigEEhMKC2V4ZV9maWxlX2lkGAwgAigNEhUKDW1tX3NhdmVkX2F1eHYYDSADKAQSIwoEdm1hcxgOIAMoCzIVLmFzcGFjZS5jcml1LlZtYUVudHJ5EhAKCGR1bXBhYmxlGA8gASgFEicKBGFpb3MYECADKAsyGS5hc3BhY2UuY3JpdS5BaW9SaW5nRW50cnkSFAoMdGhwX2Rpc2FibGVkGBEgASgI",
+    [file_criu_vma],
+  );
 
 /**
  * @generated from message aspace.criu.AioRingEntry
@@ -41,8 +45,7 @@ export type AioRingEntry = Message<"aspace.criu.AioRingEntry"> & {
  * Describes the message aspace.criu.AioRingEntry.
  * Use `create(AioRingEntrySchema)` to create a new message.
  */
-export const AioRingEntrySchema: GenMessage<AioRingEntry> = /*@__PURE__*/
-  messageDesc(file_criu_mm, 0);
+export const AioRingEntrySchema: GenMessage<AioRingEntry> = /*@__PURE__*/ messageDesc(file_criu_mm, 0);
 
 /**
  * @generated from message aspace.criu.MmEntry
@@ -140,6 +143,4 @@ export type MmEntry = Message<"aspace.criu.MmEntry"> & {
  * Describes the message aspace.criu.MmEntry.
  * Use `create(MmEntrySchema)` to create a new message.
  */
-export const MmEntrySchema: GenMessage<MmEntry> = /*@__PURE__*/
-  messageDesc(file_criu_mm, 1);
-
+export const MmEntrySchema: GenMessage<MmEntry> = /*@__PURE__*/ messageDesc(file_criu_mm, 1);

@@ -5,15 +5,18 @@
 // @generated from file criu/pagemap.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/pagemap.proto.
  */
-export const file_criu_pagemap: GenFile = /*@__PURE__*/
-  fileDesc("ChJjcml1L3BhZ2VtYXAucHJvdG8SC2FzcGFjZS5jcml1Ih8KC1BhZ2VtYXBIZWFkEhAKCHBhZ2VzX2lkGAEgAigNImoKDFBhZ2VtYXBFbnRyeRINCgV2YWRkchgBIAIoBBIXCg9jb21wYXRfbnJfcGFnZXMYAiACKA0SEQoJaW5fcGFyZW50GAMgASgIEg0KBWZsYWdzGAQgASgNEhAKCG5yX3BhZ2VzGAUgASgE");
+export const file_criu_pagemap: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChJjcml1L3BhZ2VtYXAucHJvdG8SC2FzcGFjZS5jcml1Ih8KC1BhZ2VtYXBIZWFkEhAKCHBhZ2VzX2lkGAEgAigNImoKDFBhZ2VtYXBFbnRyeRINCgV2YWRkchgBIAIoBBIXCg9jb21wYXRfbnJfcGFnZXMYAiACKA0SEQoJaW5fcGFyZW50GAMgASgIEg0KBWZsYWdzGAQgASgNEhAKCG5yX3BhZ2VzGAUgASgE",
+  );
 
 /**
  * @generated from message aspace.criu.PagemapHead
@@ -29,8 +32,7 @@ export type PagemapHead = Message<"aspace.criu.PagemapHead"> & {
  * Describes the message aspace.criu.PagemapHead.
  * Use `create(PagemapHeadSchema)` to create a new message.
  */
-export const PagemapHeadSchema: GenMessage<PagemapHead> = /*@__PURE__*/
-  messageDesc(file_criu_pagemap, 0);
+export const PagemapHeadSchema: GenMessage<PagemapHead> = /*@__PURE__*/ messageDesc(file_criu_pagemap, 0);
 
 /**
  * @generated from message aspace.criu.PagemapEntry
@@ -70,6 +72,4 @@ export type PagemapEntry = Message<"aspace.criu.PagemapEntry"> & {
  * Describes the message aspace.criu.PagemapEntry.
  * Use `create(PagemapEntrySchema)` to create a new message.
  */
-export const PagemapEntrySchema: GenMessage<PagemapEntry> = /*@__PURE__*/
-  messageDesc(file_criu_pagemap, 1);
-
+export const PagemapEntrySchema: GenMessage<PagemapEntry> = /*@__PURE__*/ messageDesc(file_criu_pagemap, 1);

@@ -4,15 +4,18 @@
 // @generated from file criu/pstree.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/pstree.proto.
  */
-export const file_criu_pstree: GenFile = /*@__PURE__*/
-  fileDesc("ChFjcml1L3BzdHJlZS5wcm90bxILYXNwYWNlLmNyaXUiVAoLUHN0cmVlRW50cnkSCwoDcGlkGAEgAigNEgwKBHBwaWQYAiACKA0SDAoEcGdpZBgDIAIoDRILCgNzaWQYBCACKA0SDwoHdGhyZWFkcxgFIAMoDQ");
+export const file_criu_pstree: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChFjcml1L3BzdHJlZS5wcm90bxILYXNwYWNlLmNyaXUiVAoLUHN0cmVlRW50cnkSCwoDcGlkGAEgAigNEgwKBHBwaWQYAiACKA0SDAoEcGdpZBgDIAIoDRILCgNzaWQYBCACKA0SDwoHdGhyZWFkcxgFIAMoDQ",
+  );
 
 /**
  * @generated from message aspace.criu.PstreeEntry
@@ -48,6 +51,4 @@ export type PstreeEntry = Message<"aspace.criu.PstreeEntry"> & {
  * Describes the message aspace.criu.PstreeEntry.
  * Use `create(PstreeEntrySchema)` to create a new message.
  */
-export const PstreeEntrySchema: GenMessage<PstreeEntry> = /*@__PURE__*/
-  messageDesc(file_criu_pstree, 0);
-
+export const PstreeEntrySchema: GenMessage<PstreeEntry> = /*@__PURE__*/ messageDesc(file_criu_pstree, 0);

@@ -4,15 +4,18 @@
 // @generated from file criu/timens.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/timens.proto.
  */
-export const file_criu_timens: GenFile = /*@__PURE__*/
-  fileDesc("ChFjcml1L3RpbWVucy5wcm90bxILYXNwYWNlLmNyaXUiKwoIVGltZXNwZWMSDgoGdHZfc2VjGAEgAigEEg8KB3R2X25zZWMYAiACKAQiYAoLVGltZW5zRW50cnkSKAoJbW9ub3RvbmljGAEgAigLMhUuYXNwYWNlLmNyaXUuVGltZXNwZWMSJwoIYm9vdHRpbWUYAiACKAsyFS5hc3BhY2UuY3JpdS5UaW1lc3BlYyInCgxTZWNjb21wRW50cnkSFwoPc2VjY29tcF9maWx0ZXJzGAEgAygM");
+export const file_criu_timens: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "ChFjcml1L3RpbWVucy5wcm90bxILYXNwYWNlLmNyaXUiKwoIVGltZXNwZWMSDgoGdHZfc2VjGAEgAigEEg8KB3R2X25zZWMYAiACKAQiYAoLVGltZW5zRW50cnkSKAoJbW9ub3RvbmljGAEgAigLMhUuYXNwYWNlLmNyaXUuVGltZXNwZWMSJwoIYm9vdHRpbWUYAiACKAsyFS5hc3BhY2UuY3JpdS5UaW1lc3BlYyInCgxTZWNjb21wRW50cnkSFwoPc2VjY29tcF9maWx0ZXJzGAEgAygM",
+  );
 
 /**
  * @generated from message aspace.criu.Timespec
@@ -33,8 +36,7 @@ export type Timespec = Message<"aspace.criu.Timespec"> & {
  * Describes the message aspace.criu.Timespec.
  * Use `create(TimespecSchema)` to create a new message.
  */
-export const TimespecSchema: GenMessage<Timespec> = /*@__PURE__*/
-  messageDesc(file_criu_timens, 0);
+export const TimespecSchema: GenMessage<Timespec> = /*@__PURE__*/ messageDesc(file_criu_timens, 0);
 
 /**
  * @generated from message aspace.criu.TimensEntry
@@ -55,8 +57,7 @@ export type TimensEntry = Message<"aspace.criu.TimensEntry"> & {
  * Describes the message aspace.criu.TimensEntry.
  * Use `create(TimensEntrySchema)` to create a new message.
  */
-export const TimensEntrySchema: GenMessage<TimensEntry> = /*@__PURE__*/
-  messageDesc(file_criu_timens, 1);
+export const TimensEntrySchema: GenMessage<TimensEntry> = /*@__PURE__*/ messageDesc(file_criu_timens, 1);
 
 /**
  * @generated from message aspace.criu.SeccompEntry
@@ -72,6 +73,4 @@ export type SeccompEntry = Message<"aspace.criu.SeccompEntry"> & {
  * Describes the message aspace.criu.SeccompEntry.
  * Use `create(SeccompEntrySchema)` to create a new message.
  */
-export const SeccompEntrySchema: GenMessage<SeccompEntry> = /*@__PURE__*/
-  messageDesc(file_criu_timens, 2);
-
+export const SeccompEntrySchema: GenMessage<SeccompEntry> = /*@__PURE__*/ messageDesc(file_criu_timens, 2);

@@ -5,15 +5,18 @@
 // @generated from file criu/vma.proto (package aspace.criu, syntax proto2)
 /* eslint-disable */
 
+import type { Message } from "@bufbuild/protobuf";
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file criu/vma.proto.
  */
-export const file_criu_vma: GenFile = /*@__PURE__*/
-  fileDesc("Cg5jcml1L3ZtYS5wcm90bxILYXNwYWNlLmNyaXUitAEKCFZtYUVudHJ5Eg0KBXN0YXJ0GAEgAigEEgsKA2VuZBgCIAIoBBINCgVwZ29mZhgDIAIoBBINCgVzaG1pZBgEIAIoBBIMCgRwcm90GAUgAigNEg0KBWZsYWdzGAYgAigNEg4KBnN0YXR1cxgHIAIoDRIKCgJmZBgIIAIoEhIMCgRtYWR2GAkgASgEEg8KB2ZkZmxhZ3MYCiABKA0SFgoNYXNwYWNlX3NlYWxlZBjoByABKAg");
+export const file_criu_vma: GenFile =
+  /*@__PURE__*/
+  fileDesc(
+    "Cg5jcml1L3ZtYS5wcm90bxILYXNwYWNlLmNyaXUitAEKCFZtYUVudHJ5Eg0KBXN0YXJ0GAEgAigEEgsKA2VuZBgCIAIoBBINCgVwZ29mZhgDIAIoBBINCgVzaG1pZBgEIAIoBBIMCgRwcm90GAUgAigNEg0KBWZsYWdzGAYgAigNEg4KBnN0YXR1cxgHIAIoDRIKCgJmZBgIIAIoEhIMCgRtYWR2GAkgASgEEg8KB2ZkZmxhZ3MYCiABKA0SFgoNYXNwYWNlX3NlYWxlZBjoByABKAg",
+  );
 
 /**
  * @generated from message aspace.criu.VmaEntry
@@ -92,6 +95,4 @@ export type VmaEntry = Message<"aspace.criu.VmaEntry"> & {
  * Describes the message aspace.criu.VmaEntry.
  * Use `create(VmaEntrySchema)` to create a new message.
  */
-export const VmaEntrySchema: GenMessage<VmaEntry> = /*@__PURE__*/
-  messageDesc(file_criu_vma, 0);
-
+export const VmaEntrySchema: GenMessage<VmaEntry> = /*@__PURE__*/ messageDesc(file_criu_vma, 0);
