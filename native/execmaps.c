@@ -15,6 +15,10 @@
 //   stat / <name> <decimal> (start_code end_code start_stack start_data end_data start_brk
 //          arg_start arg_end env_start env_end) / end
 //   auxv / <type> <value-hex> / end
+//
+// execmaps --arch-prctl: a probe of arch_prctl(ARCH_MAP_VDSO_*) in this (static, no-ASLR
+// re-executed) process: unmaps [vvar], [vvar_vclock] and [vdso], then maps each image kind
+// twice and prints `<call> <ret or -errno>` lines and the special mappings after each call.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +30,7 @@
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,7 +105,61 @@ static void print_stat(const char *stat) {
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) printf("%s %llu\n", want[i].name, v[want[i].field]);
 }
 
+static void unmap_specials(void) {
+  char *maps = slurp("/proc/self/maps", NULL);
+  for (char *l = maps; l && *l;) {
+    char *eol = strchr(l, '\n');
+    if (eol) *eol = 0;
+    unsigned long s, e;
+    if (strstr(l, "[vdso]") || strstr(l, "[vvar]") || strstr(l, "[vvar_vclock]")) {
+      if (sscanf(l, "%lx-%lx", &s, &e) == 2) syscall(SYS_munmap, s, e - s);
+    }
+    if (!eol) break;
+    l = eol + 1;
+  }
+  free(maps);
+}
+
+static void print_specials(void) {
+  char *maps = slurp("/proc/self/maps", NULL);
+  for (char *l = maps; l && *l;) {
+    char *eol = strchr(l, '\n');
+    if (eol) *eol = 0;
+    if (strstr(l, "[v")) printf("  %s\n", l);
+    if (!eol) break;
+    l = eol + 1;
+  }
+  free(maps);
+}
+
+static int arch_prctl_probe(void) {
+  static const struct {
+    int code;
+    const char *name;
+  } calls[] = {{0x2003, "ARCH_MAP_VDSO_64"}, {0x2002, "ARCH_MAP_VDSO_32"}, {0x2001, "ARCH_MAP_VDSO_X32"}};
+  long r = syscall(SYS_arch_prctl, 0x2003, 0x10000000UL);
+  printf("ARCH_MAP_VDSO_64 while mapped: %ld\n", r < 0 ? -(long)errno : r);
+  for (size_t i = 0; i < 3; i++) {
+    unmap_specials();
+    for (int k = 0; k < 2; k++) {
+      r = syscall(SYS_arch_prctl, calls[i].code, 0x10000000UL);
+      printf("%s: %ld\n", calls[i].name, r < 0 ? -(long)errno : r);
+      print_specials();
+    }
+  }
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--arch-prctl") == 0) {
+    int pers = personality(0xffffffff);
+    if (!(pers & ADDR_NO_RANDOMIZE)) {
+      personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
+      execv("/proc/self/exe", argv);
+    }
+    return arch_prctl_probe();
+  }
   int ai = 1;
   int set_stack = 0;
   struct rlimit stack_rl;
