@@ -4,13 +4,19 @@
 import { type Resolver, Vfs } from "./fs/vfs.js";
 import { type AccessKind, type AccessResult, userAccess } from "./mm/access.js";
 import { type KernelConfig, makeConfig } from "./mm/config.js";
-import { type Creds, REFERENCE_ROOT } from "./mm/creds.js";
+import { type Creds, enterNewUserNs, REFERENCE_ROOT } from "./mm/creds.js";
 import { Mm } from "./mm/mm.js";
 import { DEFAULT_RLIMITS, type Rlimits } from "./mm/rlimits.js";
+import { policyByName } from "./policy/index.js";
+import type { Arch, SealPolicy } from "./policy/policy.js";
 import { procMaps, procSmaps } from "./procfs/maps.js";
+import { procStat } from "./procfs/stat.js";
 import { SYSCALLS } from "./syscalls.js";
+import { FORK_FLAGS, VFORK_FLAGS } from "./task/clone.js";
 import { type Layout, legacyBaseFor, mmapBaseFor, mmFromLayout } from "./task/layout.js";
-import { Process } from "./task/process.js";
+import type { Process } from "./task/process.js";
+import { TaskTable } from "./task/tasks.js";
+import { copyFromUser, copyToUser } from "./task/uaccess.js";
 import { errnoName } from "./uapi/errno.js";
 import { type U64, u64 } from "./uapi/u64.js";
 
@@ -23,51 +29,100 @@ export interface KernelOptions {
   rlimits?: Partial<Rlimits>;
   /** What paths are (device, inode, size): supplied by the engine; the model does no I/O. */
   resolver?: Resolver;
+  /** The sealing policy, by name (see policy/index.ts) or as an object; default `none`. */
+  policy?: string | SealPolicy;
+  /** The architecture of processes this kernel creates; default x86_64. */
+  arch?: Arch;
+}
+
+/** Per-process settings for spawn: defaults are the kernel's. */
+export interface SpawnOptions {
+  creds?: Creds;
+  rlimits?: Partial<Rlimits>;
+  /** The proposed opt-out prctl was made before this execve (sysmap+prctl-optout). */
+  optOutRequested?: boolean;
 }
 
 export class Kernel {
   readonly config: KernelConfig;
   readonly vfs: Vfs;
+  readonly policy: SealPolicy;
+  readonly arch: Arch;
+  readonly tasks = new TaskTable();
   private readonly creds: Creds;
   private readonly rlimits: Rlimits;
-  private readonly procs = new Map<number, Process>();
-  private nextPid = 1000;
 
   constructor(opts: KernelOptions = {}) {
     this.config = makeConfig(opts.config);
     this.creds = opts.creds ?? REFERENCE_ROOT;
     this.rlimits = { ...DEFAULT_RLIMITS, ...opts.rlimits };
     this.vfs = new Vfs(opts.resolver);
+    this.policy = typeof opts.policy === "string" ? policyByName(opts.policy) : (opts.policy ?? policyByName("none"));
+    this.arch = opts.arch ?? "x86_64";
   }
 
   /** A process with an empty address space (no executable), default layout bases. */
-  spawnEmpty(): Process {
-    const mm = new Mm(
-      this.config,
-      this.creds,
-      { ...this.rlimits },
-      mmapBaseFor(this.config, this.rlimits.stack),
-      legacyBaseFor(this.config),
-    );
-    return this.add(mm);
+  spawnEmpty(opts: SpawnOptions = {}): Process {
+    const rlimits = { ...this.rlimits, ...opts.rlimits };
+    const creds = opts.creds ?? this.creds;
+    const mm = new Mm(this.config, creds, rlimits, mmapBaseFor(this.config, rlimits.stack), legacyBaseFor(this.config));
+    return this.add(mm, creds, rlimits, opts);
   }
 
   /** A process adopting a real layout (see task/layout.ts). */
-  spawnFromLayout(layout: Layout): Process {
-    const rl = { ...this.rlimits, stack: layout.rlimitStack };
-    return this.add(mmFromLayout(this.config, this.creds, rl, layout));
+  spawnFromLayout(layout: Layout, opts: SpawnOptions = {}): Process {
+    const rlimits = { ...this.rlimits, ...opts.rlimits, stack: layout.rlimitStack };
+    const creds = opts.creds ?? this.creds;
+    return this.add(mmFromLayout(this.config, creds, rlimits, layout), creds, rlimits, opts);
   }
 
-  private add(mm: Mm): Process {
-    const p = new Process(this.nextPid++, mm);
-    this.procs.set(p.pid, p);
+  private add(mm: Mm, creds: Creds, rlimits: Rlimits, opts: SpawnOptions): Process {
+    mm.arch = this.arch;
+    mm.sealPolicy = this.policy;
+    const p = this.tasks.add(mm, { creds, rlimits });
+    p.optOutRequested = opts.optOutRequested ?? false;
     return p;
   }
 
+  /** A live process (throws for an unknown or exited pid: a bug in the caller). */
   process(pid: number): Process {
-    const p = this.procs.get(pid);
-    if (p === undefined) throw new Error(`no process ${pid}`);
+    const p = this.tasks.lookup(pid);
+    if (p === null) {
+      const gone = this.tasks.get(pid);
+      throw new Error(gone === null ? `no process ${pid}` : `process ${pid} has exited`);
+    }
     return p;
+  }
+
+  /** fork(): the child's pid (a copy of the address space, see task/fork.ts). */
+  fork(pid: number): number {
+    return this.tasks.clone(this.process(pid), FORK_FLAGS);
+  }
+
+  /** vfork(): the child's pid; it shares the parent's mm until it execs or exits. */
+  vfork(pid: number): number {
+    return this.tasks.clone(this.process(pid), VFORK_FLAGS);
+  }
+
+  /** clone(flags): the child's pid or −EINVAL for a combination copy_process() refuses. */
+  clone(pid: number, flags: bigint | number): number {
+    return this.tasks.clone(this.process(pid), Number(BigInt(flags) & 0xffffffffn));
+  }
+
+  /** exit_group(): the whole thread group exits; the last user of an mm tears it down. */
+  exit(pid: number): void {
+    this.tasks.exitGroup(this.process(pid));
+  }
+
+  /** unshare(CLONE_NEWUSER) (+ a uid_map mapping `uid`): full capabilities, in a child namespace only. */
+  unshareUserNs(pid: number, uid = 0): void {
+    const p = this.process(pid);
+    p.creds = enterNewUserNs(p.creds, uid);
+  }
+
+  /** Replace a task's credentials (capset/setuid as one model operation). */
+  setCreds(pid: number, creds: Creds): void {
+    this.process(pid).creds = creds;
   }
 
   /** Raw syscall: kernel-style number (negative = −errno). Throws for an unknown name. */
@@ -76,7 +131,9 @@ export class Kernel {
     if (s === undefined) throw new Error(`unknown syscall ${name}`);
     const a = args.slice();
     while (a.length < s.nargs) a.push(0);
-    return s.impl(this.process(pid), a);
+    const p = this.process(pid);
+    p.enter();
+    return s.impl(p, a);
   }
 
   /** syscall(pid, name, args) → {ret} | {errno}. */
@@ -97,7 +154,17 @@ export class Kernel {
 
   /** A user-space access (page faults included). */
   access(pid: number, addr: number, len: number, kind: AccessKind, value = 0): AccessResult {
-    return userAccess(this.process(pid).mm, addr, len, kind, value);
+    return userAccess(this.process(pid).enter(), addr, len, kind, value);
+  }
+
+  /** The process's own bytes at [addr, addr+len) as a user-space load sees them; null = it would fault. */
+  readMemory(pid: number, addr: number, len: number): Uint8Array | null {
+    return copyFromUser(this.process(pid).enter(), addr, len);
+  }
+
+  /** Store bytes at `addr` as the process itself would (write faults, COW); false = it would fault. */
+  writeMemory(pid: number, addr: number, bytes: Uint8Array): boolean {
+    return copyToUser(this.process(pid).enter(), addr, bytes);
   }
 
   maps(pid: number): string {
@@ -106,5 +173,10 @@ export class Kernel {
 
   smaps(pid: number): string {
     return procSmaps(this.process(pid).mm);
+  }
+
+  /** /proc/PID/stat. */
+  stat(pid: number): string {
+    return procStat(this.process(pid));
   }
 }

@@ -3,6 +3,7 @@
 // Byte-valued fields (brk, start_brk, ...) are kept exactly as the kernel keeps them
 // (brk may be unaligned); layout fields used in searches are page numbers.
 
+import type { OpenFile } from "../fs/file.js";
 import { NONE } from "../policy/none.js";
 import type { Arch, SealPolicy } from "../policy/policy.js";
 import { VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
@@ -36,6 +37,16 @@ export class Mm {
   argEnd = 0;
   envStart = 0;
   envEnd = 0;
+
+  /** mm->saved_auxv: (type, value) words as execve or PR_SET_MM_AUXV left them (AT_NULL-terminated). */
+  savedAuxv: bigint[] = [];
+  /** mm->exe_file (/proc/PID/exe): set by execve, replaced by PR_SET_MM_EXE_FILE / exe_fd. */
+  exeFile: OpenFile | null = null;
+  /**
+   * MMF_DISABLE_THP_* set by PR_SET_THP_DISABLE: 0 none, 1 completely, 2 except where
+   * advised (PR_THP_DISABLE_EXCEPT_ADVISED). Inherited across fork (MMF_INIT_MASK).
+   */
+  thpDisable: 0 | 1 | 2 = 0;
 
   /** mm->def_flags (low word): VM_LOCKED/VM_LOCKONFAULT from mlockall(MCL_FUTURE), VM_NOHUGEPAGE. */
   defFlags = 0;
@@ -85,6 +96,9 @@ export class Mm {
     c.personality = this.personality;
     c.arch = this.arch;
     c.sealPolicy = this.sealPolicy;
+    c.savedAuxv = this.savedAuxv.slice();
+    c.exeFile = this.exeFile;
+    c.thpDisable = this.thpDisable;
     return c;
   }
 

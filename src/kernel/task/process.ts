@@ -1,15 +1,70 @@
-// A process as far as the address space is concerned: pid, mm, fd table.
+// A task as far as the address space is concerned (struct task_struct, the parts mm code
+// reads): pid and thread-group id, parent, the mm it runs in, its fd table, credentials,
+// resource limits, and the table of all tasks for calls that name another pid.
+//
+// Invariants:
+// - `tgid === pid` for a thread-group leader; threads (CLONE_THREAD) carry the leader's tgid;
+// - tasks of one thread group share one `mm`, one `rlimits` object (signal_struct) and,
+//   with CLONE_FILES, one `files` table;
+// - after exit() the task keeps its last `mm` for inspection but makes no more calls.
 
 import { FdTable } from "../fs/fdtable.js";
+import type { Creds } from "../mm/creds.js";
 import type { Mm } from "../mm/mm.js";
+import type { Rlimits } from "../mm/rlimits.js";
+
+/** What a task can find about other tasks (find_task_by_vpid and the fork/exit paths). */
+export interface TaskLookup {
+  lookup(pid: number): Process | null;
+}
 
 export class Process {
   readonly files: FdTable;
+  /** Thread-group id (getpid()); equals pid for the leader. */
+  tgid: number;
+  /** Parent's tgid (getppid()); 0 for a task the model spawned from nothing. */
+  ppid = 0;
+  /** current_cred(): capabilities and user namespace. Copied at fork, replaced by setters. */
+  creds: Creds;
+  /** signal->rlim: shared by the thread group, copied at fork. */
+  rlimits: Rlimits;
+  /**
+   * The task asked (before execve) to keep its next image's system mappings unsealed: the
+   * modeled prctl of the `sysmap+prctl-optout` proposal. Inherited across fork, kept across
+   * execve (it is a request for the next image).
+   */
+  optOutRequested = false;
+  /** Set by exit(): the task is a zombie and has no mm. */
+  exited = false;
+  /** Every task of the kernel, for calls that name another pid. */
+  tasks: TaskLookup;
+
   constructor(
     readonly pid: number,
     public mm: Mm,
     files?: FdTable,
+    opts: { creds?: Creds; rlimits?: Rlimits; tgid?: number; tasks?: TaskLookup } = {},
   ) {
     this.files = files ?? new FdTable();
+    this.creds = opts.creds ?? mm.creds;
+    this.rlimits = opts.rlimits ?? mm.rlimits;
+    this.tgid = opts.tgid ?? pid;
+    this.tasks = opts.tasks ?? { lookup: (q) => (q === pid ? this : null) };
+  }
+
+  /** The task is the leader of its thread group. */
+  get isLeader(): boolean {
+    return this.tgid === this.pid;
+  }
+
+  /**
+   * Make the mm see this task as `current`: mm code reads capabilities and rlimits from
+   * mm.creds / mm.rlimits, which in the kernel are current_cred() and current->signal.
+   * Called before every syscall the task makes.
+   */
+  enter(): Mm {
+    this.mm.creds = this.creds;
+    this.mm.rlimits = this.rlimits;
+    return this.mm;
   }
 }

@@ -1,0 +1,143 @@
+// fork/vfork/clone/exit against the live kernel: the fork case of native/probe-prctl runs on
+// this machine's kernel and the same steps run on the model; smaps, bytes and results must
+// agree. Other cases state the kernel's rule (kernel/fork.c), marked "from source".
+import { describe, expect, it } from "vitest";
+import { Kernel } from "../src/kernel/kernel.js";
+import { REFERENCE_ROOT } from "../src/kernel/mm/creds.js";
+import { CLONE_FILES, CLONE_NEWUSER, CLONE_SIGHAND, CLONE_THREAD, CLONE_VM } from "../src/kernel/task/clone.js";
+import { digestSmaps, runProbe } from "./tasks-probe.js";
+
+const ARENA = 0x200000000;
+const PAGE = 4096;
+const RW = 3;
+const ANON_FIXED = 0x02 | 0x20 | 0x10;
+const MADV_DONTFORK = 10;
+const MADV_WIPEONFORK = 18;
+
+/** The probe's fork case on the model: same calls, same order. */
+function forkOnModel() {
+  const k = new Kernel();
+  const parent = k.spawnEmpty().pid;
+  const ok = (r: ReturnType<Kernel["syscall"]>) => expect(r).not.toHaveProperty("errno");
+  ok(k.syscall(parent, "mmap", [ARENA, 12 * PAGE, RW, ANON_FIXED, -1, 0]));
+  for (let i = 0; i < 8; i++) expect(k.writeMemory(parent, ARENA + i * PAGE, Uint8Array.of(0x11))).toBe(true);
+  ok(k.syscall(parent, "madvise", [ARENA + 4 * PAGE, 2 * PAGE, MADV_DONTFORK]));
+  ok(k.syscall(parent, "madvise", [ARENA + 6 * PAGE, 2 * PAGE, MADV_WIPEONFORK]));
+  ok(k.syscall(parent, "mlock", [ARENA + 8 * PAGE, 2 * PAGE]));
+  ok(k.syscall(parent, "mprotect", [ARENA + 10 * PAGE, 2 * PAGE, 1]));
+  ok(k.syscall(parent, "mseal", [ARENA + 10 * PAGE, 2 * PAGE, 0]));
+  return { k, parent };
+}
+
+const lo = BigInt(ARENA);
+const hi = BigInt(ARENA + 64 * PAGE);
+
+describe("fork (dup_mmap) against the live kernel", () => {
+  const live = runProbe("fork");
+
+  it("the probe reported the arena (so the comparisons below are not empty)", () => {
+    expect(live.smaps.get("fork_parent")).toHaveLength(5);
+    expect(live.smaps.get("fork_child")).toHaveLength(4);
+  });
+
+  it("the parent's arena before fork is the same", () => {
+    const { k, parent } = forkOnModel();
+    expect(digestSmaps(k.smaps(parent), lo, hi)).toEqual(live.smaps.get("fork_parent"));
+  });
+
+  it("the child: DONTCOPY dropped, WIPEONFORK empty, mlock not inherited, seal kept, contents copied", () => {
+    const { k, parent } = forkOnModel();
+    const child = k.fork(parent);
+    expect(child).toBeGreaterThan(0);
+    expect(digestSmaps(k.smaps(child), lo, hi)).toEqual(live.smaps.get("fork_child"));
+    expect(k.readMemory(child, ARENA, 1)?.[0]).toBe(live.bytes.get("fork_child 0"));
+    expect(k.readMemory(child, ARENA + 6 * PAGE, 1)?.[0]).toBe(live.bytes.get(`fork_child ${6 * PAGE}`));
+  });
+
+  it("the child cannot unmap the inherited seal; fresh memory in the DONTCOPY hole does not merge with inherited memory", () => {
+    const { k, parent } = forkOnModel();
+    const child = k.fork(parent);
+    const unmap = k.syscall(child, "munmap", [ARENA + 10 * PAGE, 2 * PAGE]);
+    expect("errno" in unmap ? -unmap.errno : 0).toBe(live.results.get("fork_child_munmap_sealed"));
+    const m = k.syscall(child, "mmap", [ARENA + 4 * PAGE, 2 * PAGE, RW, ANON_FIXED, -1, 0]);
+    expect("errno" in m ? -m.errno : 0).toBe(live.results.get("fork_child_mmap_hole"));
+    expect(k.writeMemory(child, ARENA + 4 * PAGE, Uint8Array.of(0x33))).toBe(true);
+    expect(k.writeMemory(child, ARENA, Uint8Array.of(0x22))).toBe(true);
+    expect(digestSmaps(k.smaps(child), lo, hi)).toEqual(live.smaps.get("fork_child_after"));
+  });
+
+  it("copy-on-write: the child's write leaves the parent's byte alone", () => {
+    const { k, parent } = forkOnModel();
+    const child = k.fork(parent);
+    k.writeMemory(child, ARENA, Uint8Array.of(0x22));
+    k.exit(child);
+    expect(k.readMemory(parent, ARENA, 1)?.[0]).toBe(live.bytes.get("fork_parent_after 0"));
+  });
+});
+
+describe("clone, vfork, exit (from source: kernel/fork.c copy_process, kernel/exit.c)", () => {
+  it("CLONE_VM shares the address space: a mapping made by one task is seen by the other", () => {
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    const t = k.clone(p, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    expect(k.process(t).mm).toBe(k.process(p).mm);
+    expect(k.process(t).tgid).toBe(p);
+    k.syscall(t, "mmap", [ARENA, PAGE, RW, ANON_FIXED, -1, 0]);
+    expect(k.maps(p)).toContain("200000000-200001000 rw-p");
+  });
+
+  it("flag combinations copy_process() refuses give EINVAL", () => {
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    expect(k.clone(p, CLONE_THREAD)).toBe(-22); // THREAD without SIGHAND
+    expect(k.clone(p, CLONE_SIGHAND)).toBe(-22); // SIGHAND without VM
+    expect(k.clone(p, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD | CLONE_NEWUSER)).toBe(-22);
+    expect(k.clone(p, 0x200 | CLONE_NEWUSER)).toBe(-22); // CLONE_FS with a new user namespace
+  });
+
+  it("vfork shares the mm; the child's exit leaves the parent's mm intact", () => {
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    k.syscall(p, "mmap", [ARENA, PAGE, RW, ANON_FIXED, -1, 0]);
+    k.writeMemory(p, ARENA, Uint8Array.of(7));
+    const c = k.vfork(p);
+    expect(k.process(c).mm).toBe(k.process(p).mm);
+    expect(k.process(c).ppid).toBe(p);
+    k.exit(c);
+    expect(() => k.process(c)).toThrow(/exited/);
+    expect(k.readMemory(p, ARENA, 1)?.[0]).toBe(7);
+  });
+
+  it("CLONE_FILES shares the fd table, fork copies it", () => {
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    const shared = k.clone(p, CLONE_VM | CLONE_FILES);
+    const copied = k.fork(p);
+    expect(k.process(shared).files).toBe(k.process(p).files);
+    expect(k.process(copied).files).not.toBe(k.process(p).files);
+  });
+
+  it("fork copies credentials and rlimits; a thread shares the rlimits", () => {
+    const k = new Kernel({ rlimits: { data: 1 << 20 } });
+    const p = k.spawnEmpty().pid;
+    const c = k.fork(p);
+    const t = k.clone(p, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    expect(k.process(c).creds).toEqual(REFERENCE_ROOT);
+    expect(k.process(c).rlimits).toEqual(k.process(p).rlimits);
+    expect(k.process(c).rlimits).not.toBe(k.process(p).rlimits);
+    expect(k.process(t).rlimits).toBe(k.process(p).rlimits);
+  });
+
+  it("exit of a thread-group leader ends its threads", () => {
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    const t = k.clone(p, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    k.exit(p);
+    expect(k.tasks.lookup(t)).toBeNull();
+  });
+
+  it("an unknown pid is a caller bug with a clear message", () => {
+    const k = new Kernel();
+    expect(() => k.fork(4242)).toThrow(/no process 4242/);
+  });
+});
