@@ -1,0 +1,835 @@
+// The replayer: strace events in, each memory syscall run through the model and its result
+// compared with the one the kernel returned. One modeled task per traced PID; fork, vfork,
+// clone and clone3 by their flags; execve from the files the log names; an fd table mirrored
+// from the log (openat, dup*, fcntl F_DUPFD*, close, ...) so that file mappings know their
+// file and open mode. What the model cannot run is `unsupported` with a reason, never guessed.
+
+import type { Resolver } from "../../kernel/fs/vfs.js";
+import { Kernel, type SysResult } from "../../kernel/kernel.js";
+import type { KernelConfig } from "../../kernel/mm/config.js";
+import type { Mm } from "../../kernel/mm/mm.js";
+import type { SealPolicy } from "../../kernel/policy/policy.js";
+import { SYSCALLS } from "../../kernel/syscalls.js";
+import type { Process } from "../../kernel/task/process.js";
+import { Unsupported } from "../../kernel/unsupported.js";
+import { parseArgs, splitArgs } from "../strace/args.js";
+import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "../strace/types.js";
+import type { RecordBundle } from "./bundle.js";
+import { ArgError, argU64, CLONE_FILES, CLONE_THREAD, CLONE_VM, cloneFlagsOf, O_CLOEXEC, O_FLAGS } from "./symbols.js";
+import type { CallRecord, Divergence, NameStats, ReplayReport, VmaKind } from "./types.js";
+
+/** The process-creation surface of the Kernel (helpers "tasks"/"exec"); checked at run time. */
+interface ExecSurface {
+  spawnExec?(path: string, argv: string[], envp: string[], opts?: object): Process | { errno: number; name: string; reason: string };
+  execve?(pid: number, path: string, argv: string[], envp: string[]): SysResult;
+}
+
+export interface ReplayOptions {
+  /** Sealing policy by name or object (default `none`, this machine's). */
+  policy?: string | SealPolicy;
+  /** What paths are on this machine (e.g. `hostResolver()` of src/oracle/host-files.ts). */
+  resolver?: Resolver;
+  /** The record bundle (see bundle.ts), used before the resolver for recorded files. */
+  bundle?: RecordBundle | null;
+  /** The environment of the log's first execve (strace prints only its size). */
+  env?: string[];
+  /** Called with each replayed call's record (memory and process calls). */
+  onCall?: (rec: CallRecord) => void;
+  /** How many divergences to keep with context and maps (default 5). */
+  maxDivergences?: number;
+  config?: Partial<KernelConfig>;
+}
+
+/** Names of the memory syscalls (prctl/arch_prctl count only for their memory options). */
+export const MEMORY_SYSCALLS = new Set([
+  "mmap",
+  "munmap",
+  "mprotect",
+  "pkey_mprotect",
+  "pkey_alloc",
+  "pkey_free",
+  "mremap",
+  "madvise",
+  "mseal",
+  "brk",
+  "mlock",
+  "mlock2",
+  "munlock",
+  "mlockall",
+  "munlockall",
+  "msync",
+  "shmat",
+  "shmdt",
+  "process_vm_readv",
+  "process_vm_writev",
+  "process_madvise",
+]);
+
+const PR_SET_MM = 35;
+const PR_SET_VMA = 0x53564d41;
+const ARCH_MAP_VDSO_FIRST = 0x2001;
+const ARCH_MAP_VDSO_LAST = 0x2003;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_FIXED_NOREPLACE = 0x100000;
+
+/** Whether a call is a memory syscall (prctl PR_SET_MM and PR_SET_VMA, arch_prctl ARCH_MAP_VDSO_x). */
+export function isMemoryCall(name: string, argsText: string): boolean {
+  if (MEMORY_SYSCALLS.has(name)) return true;
+  if (name === "prctl") return argsText.startsWith("PR_SET_MM") || argsText.startsWith("PR_SET_VMA") || /^(35|0x53564d41)\b/.test(argsText);
+  if (name === "arch_prctl") return argsText.startsWith("ARCH_MAP_VDSO") || /^0x200[123]\b/.test(argsText);
+  return false;
+}
+
+const PROCESS_CALLS = new Set(["execve", "execveat", "fork", "vfork", "clone", "clone3"]);
+
+/** A traced task: the model's pid for it, or why it is not modeled. */
+interface TraceTask {
+  modelPid: number | null;
+  unmodeled: string | null;
+  /** Fds opened with O_CLOEXEC (closed at execve); shared by CLONE_FILES tasks. */
+  cloexec: Set<number>;
+}
+
+function printRet(r: StraceRet): string {
+  if (r.kind === "value") return r.value < 0n || r.value < 4096n ? r.value.toString() : `0x${r.value.toString(16)}`;
+  if (r.kind === "error") return `-1 ${r.errno}`;
+  return r.text;
+}
+
+function printResult(r: SysResult): string {
+  if ("errno" in r) return `-1 ${r.name}`;
+  return r.ret < 4096n ? r.ret.toString() : `0x${r.ret.toString(16)}`;
+}
+
+/** The recorded result equals the model's. */
+function sameResult(rec: StraceRet, got: SysResult): boolean {
+  if (rec.kind === "value") return "ret" in got && BigInt.asUintN(64, rec.value) === got.ret;
+  if (rec.kind === "error") return "errno" in got && got.name === rec.errno;
+  return false;
+}
+
+function emptyStats(): NameStats {
+  return { calls: 0, modeled: 0, matched: 0, mismatched: 0, unsupported: 0 };
+}
+
+const SYSTEM_KINDS: Record<string, VmaKind> = {
+  "[vdso]": "vdso",
+  "[vvar]": "vvar",
+  "[vvar_vclock]": "vvar_vclock",
+  "[sigpage]": "sigpage",
+  "[vectors]": "vectors",
+  "[uprobes]": "uprobes",
+  "[vsyscall]": "vsyscall",
+};
+
+/** What a call on pages [lo, hi) touches: a system mapping by name, a sealed VMA, or other. */
+export function vmaKindAt(mm: Mm, lo: number, hi: number): VmaKind {
+  const vmas = mm.tree.range(lo, Math.max(hi, lo + 1));
+  if (vmas.length === 0) return "none";
+  let sealed = false;
+  for (const v of vmas) {
+    if (v.special !== null) {
+      const k = SYSTEM_KINDS[v.special.name];
+      if (k !== undefined) return k;
+    }
+    if (v.sealed) sealed = true;
+  }
+  return sealed ? "user-sealed" : "ordinary";
+}
+
+/** The strings of a printed array (`["a", "b"...]`), and whether strace cut any of it. */
+function stringsOfArray(a: StraceArg | undefined): { items: string[]; cut: boolean } | null {
+  if (a === undefined || a.kind !== "array") return a?.kind === "null" ? { items: [], cut: false } : null;
+  const inner = a.raw.slice(1, -1);
+  const parts = inner.trim() === "" ? [] : splitArgs(inner);
+  if (parts === null) return null;
+  const items: string[] = [];
+  let cut = false;
+  for (const p of parts) {
+    if (p === "...") {
+      cut = true;
+      continue;
+    }
+    const m = /^"((?:[^"\\]|\\.)*)"(\.\.\.)?$/.exec(p);
+    if (m === null) return null;
+    items.push(m[1].replace(/\\(.)/g, "$1"));
+    if (m[2] !== undefined) cut = true;
+  }
+  return { items, cut };
+}
+
+/** The replay engine. Feed events in log order with `event()`, then `finish()`. */
+export class Replayer {
+  readonly kernel: Kernel;
+  private readonly exec: ExecSurface;
+  private readonly tasks = new Map<number, TraceTask>();
+  /** Children created at a fork's `<unfinished ...>`, not yet bound to a traced PID. */
+  private readonly unbound: Array<{ parent: number; modelPid: number; flags: number }> = [];
+  private readonly opts: ReplayOptions;
+  private baseEnv: string[] | null;
+  private readonly noteSet = new Set<string>();
+  readonly report: ReplayReport;
+  private pendingContext: Array<{ div: Divergence; want: number }> = [];
+  private readonly recent: string[] = [];
+  private recentStart = 0;
+
+  constructor(opts: ReplayOptions = {}, source = "<lines>") {
+    this.opts = opts;
+    this.kernel = new Kernel({ config: opts.config, resolver: opts.resolver, policy: opts.policy } as ConstructorParameters<
+      typeof Kernel
+    >[0]);
+    this.exec = this.kernel as unknown as ExecSurface;
+    this.baseEnv = opts.env ?? opts.bundle?.env ?? null;
+    const policy = (this.kernel as unknown as { policy?: SealPolicy }).policy;
+    this.report = {
+      source,
+      policy: policy?.name ?? (typeof opts.policy === "string" ? opts.policy : (opts.policy?.name ?? "none")),
+      lines: 0,
+      syscalls: 0,
+      modeled: 0,
+      matched: 0,
+      mismatched: 0,
+      unsupported: {},
+      unsupported_count: 0,
+      process_calls: emptyStats(),
+      by_name: {},
+      divergences: [],
+      divergence_count: 0,
+      diagnostics: [],
+      diagnostic_count: 0,
+      notes: [],
+      tasks: 0,
+      seconds: 0,
+    };
+    if (opts.env !== undefined) this.note(`environment of the first execve: given (${opts.env.length} variables)`);
+    else if (opts.bundle?.env !== undefined)
+      this.note(`environment of the first execve: from the bundle (${opts.bundle.env.length} variables)`);
+  }
+
+  /** Record a raw log line (for divergence context); call before `event()` for its events. */
+  line(text: string, lineNo: number): void {
+    this.report.lines = lineNo;
+    if (this.recent.length === 6) this.recent.shift();
+    this.recent.push(`${lineNo}: ${text.length > 160 ? `${text.slice(0, 160)}…` : text}`);
+    this.recentStart = lineNo;
+    if (this.pendingContext.length > 0) {
+      for (const p of this.pendingContext) {
+        p.div.context.push(this.recent[this.recent.length - 1]);
+        p.want--;
+      }
+      this.pendingContext = this.pendingContext.filter((p) => p.want > 0);
+    }
+  }
+
+  note(msg: string): void {
+    if (this.noteSet.has(msg) || this.noteSet.size >= 50) return;
+    this.noteSet.add(msg);
+    this.report.notes.push(msg);
+  }
+
+  /** Use `env` for the first execve when no environment was given (e.g. from a meta file). */
+  setBaseEnv(env: string[], how: string): void {
+    if (this.baseEnv !== null) return;
+    this.baseEnv = env;
+    this.note(`environment of the first execve: ${how} (${env.length} variables)`);
+  }
+
+  event(ev: StraceEvent): void {
+    switch (ev.kind) {
+      case "call":
+        this.call(ev);
+        return;
+      case "unfinished":
+        this.unfinished(ev);
+        return;
+      case "exit":
+        this.exited(ev.pid);
+        return;
+      case "diagnostic":
+        this.report.diagnostic_count++;
+        if (this.report.diagnostics.length < 20) this.report.diagnostics.push({ line: ev.line, message: ev.message });
+        return;
+      case "signal":
+        return;
+    }
+  }
+
+  finish(): ReplayReport {
+    this.report.tasks = this.tasks.size;
+    return this.report;
+  }
+
+  // ---- tasks -------------------------------------------------------------------------
+
+  private key(pid: number | null): number {
+    return pid ?? -1;
+  }
+
+  /** The task of a traced PID, creating it (bound to a pending fork child if there is one). */
+  private task(pid: number | null, first: StraceCall | StraceUnfinished): TraceTask {
+    const k = this.key(pid);
+    let t = this.tasks.get(k);
+    if (t !== undefined) return t;
+    const child = this.unbound.shift();
+    if (child !== undefined) {
+      t = this.childTask(child.parent, child.modelPid, child.flags);
+    } else if (first.name === "execve" || first.name === "execveat") {
+      t = { modelPid: null, unmodeled: null, cloexec: new Set() };
+    } else {
+      t = {
+        modelPid: null,
+        unmodeled: `the log does not show how task ${pid ?? "?"} began (no execve or fork before line ${first.line})`,
+        cloexec: new Set(),
+      };
+    }
+    this.tasks.set(k, t);
+    return t;
+  }
+
+  private childTask(parentKey: number, modelPid: number, flags: number): TraceTask {
+    const parent = this.tasks.get(parentKey);
+    const cloexec = parent === undefined ? new Set<number>() : (flags & CLONE_FILES) !== 0 ? parent.cloexec : new Set(parent.cloexec);
+    return { modelPid, unmodeled: null, cloexec };
+  }
+
+  private unfinished(u: StraceUnfinished): void {
+    const t = this.task(u.pid, u);
+    if (u.name === "fork" || u.name === "vfork" || u.name === "clone" || u.name === "clone3") {
+      if (t.modelPid === null) return;
+      // The child may run (and be logged) before the parent's call returns: create it now.
+      let flags: number;
+      try {
+        flags = cloneFlagsOf(u.name, parseArgs(u.argsText) ?? []);
+      } catch {
+        return;
+      }
+      const child = this.cloneModel(t.modelPid, u.name, flags);
+      if (child > 0) this.unbound.push({ parent: this.key(u.pid), modelPid: child, flags });
+    }
+  }
+
+  private cloneModel(modelPid: number, name: string, flags: number): number {
+    if (name === "fork") return this.kernel.fork(modelPid);
+    if (name === "vfork") return this.kernel.vfork(modelPid);
+    return this.kernel.clone(modelPid, flags);
+  }
+
+  private exited(pid: number | null): void {
+    const t = this.tasks.get(this.key(pid));
+    if (t === undefined || t.modelPid === null) return;
+    if (this.kernel.tasks.lookup(t.modelPid) !== null) this.kernel.exit(t.modelPid);
+    t.unmodeled = "the task has exited";
+  }
+
+  // ---- calls -------------------------------------------------------------------------
+
+  private call(c: StraceCall): void {
+    const t = this.task(c.pid, c);
+    const name = c.name;
+    if (PROCESS_CALLS.has(name)) {
+      this.processCall(t, c);
+      return;
+    }
+    if (isMemoryCall(name, c.argsText)) {
+      this.memoryCall(t, c);
+      return;
+    }
+    if (t.modelPid !== null) this.fdCall(t, c);
+  }
+
+  private stats(name: string): NameStats {
+    let s = this.report.by_name[name];
+    if (s === undefined) {
+      s = emptyStats();
+      this.report.by_name[name] = s;
+    }
+    return s;
+  }
+
+  private emit(rec: CallRecord): void {
+    const r = this.report;
+    const s = rec.memory ? this.stats(rec.name) : r.process_calls;
+    s.calls++;
+    if (rec.memory) r.syscalls++;
+    if (rec.status === "unsupported") {
+      s.unsupported++;
+      if (rec.memory) {
+        r.unsupported_count++;
+        const reason = rec.reason ?? "unknown";
+        r.unsupported[reason] = (r.unsupported[reason] ?? 0) + 1;
+      }
+    } else {
+      s.modeled++;
+      if (rec.memory) r.modeled++;
+      if (rec.status === "matched") {
+        s.matched++;
+        if (rec.memory) r.matched++;
+      } else {
+        s.mismatched++;
+        if (rec.memory) r.mismatched++;
+      }
+    }
+    this.opts.onCall?.(rec);
+  }
+
+  private unsupported(c: StraceCall, memory: boolean, reason: string): void {
+    this.emit({
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: null,
+      status: "unsupported",
+      reason,
+      memory,
+    });
+  }
+
+  private divergence(c: StraceCall, modelPid: number, predicted: string, adopted: boolean): void {
+    this.report.divergence_count++;
+    if (this.report.divergences.length >= (this.opts.maxDivergences ?? 5)) return;
+    const context = this.recent.slice(-4);
+    const div: Divergence = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted,
+      adopted,
+      context,
+      maps: this.kernel.tasks.lookup(modelPid) === null ? "" : this.kernel.maps(modelPid),
+    };
+    this.report.divergences.push(div);
+    this.pendingContext.push({ div, want: 2 });
+  }
+
+  /** Run `fn` on the model, turning Unsupported (and model bugs) into a reason. */
+  private run(fn: () => SysResult): SysResult | { unsupported: string } {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof Unsupported) return { unsupported: e.reason };
+      if (e instanceof ArgError) return { unsupported: `argument: ${e.message}` };
+      return { unsupported: `model error: ${(e as Error).message}` };
+    }
+  }
+
+  // ---- memory syscalls ----------------------------------------------------------------
+
+  private memoryCall(t: TraceTask, c: StraceCall): void {
+    if (t.modelPid === null) return this.unsupported(c, true, t.unmodeled ?? "the task's address space is unknown");
+    if (c.ret.kind === "unknown") return this.unsupported(c, true, "result not recorded (= ?)");
+    const modelPid = t.modelPid;
+    if (SYSCALLS[c.name] === undefined) return this.unsupported(c, true, `model lacks ${c.name}`);
+    let args: Array<number | bigint>;
+    try {
+      args = this.memoryArgs(c, t);
+    } catch (e) {
+      return this.unsupported(c, true, e instanceof ArgError ? e.message : `argument: ${(e as Error).message}`);
+    }
+    const mm = this.kernel.process(modelPid).mm;
+    const vmaKind = this.kindOf(c.name, args, mm);
+    const got = this.run(() => this.kernel.syscall(modelPid, c.name, args));
+    if ("unsupported" in got) {
+      this.emit({
+        pid: c.pid,
+        line: c.line,
+        name: c.name,
+        args: c.argsText,
+        recorded: printRet(c.ret),
+        predicted: null,
+        status: "unsupported",
+        reason: got.unsupported,
+        vmaKind,
+        memory: true,
+      });
+      return;
+    }
+    const ok = sameResult(c.ret, got);
+    let adopted = false;
+    if (!ok) adopted = this.adopt(c, modelPid, args, got);
+    const rec: CallRecord = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: printResult(got),
+      status: ok ? "matched" : "mismatched",
+      vmaKind,
+      memory: true,
+    };
+    if (!ok) {
+      rec.adopted = adopted;
+      this.divergence(c, modelPid, rec.predicted as string, adopted);
+    }
+    this.emit(rec);
+  }
+
+  /** The words the program passed, rebuilt from the printed arguments. */
+  private memoryArgs(c: StraceCall, t: TraceTask): Array<number | bigint> {
+    const a = c.args;
+    switch (c.name) {
+      case "mmap": {
+        const words = [argU64(a[0]), argU64(a[1]), argU64(a[2]), argU64(a[3]), argU64(a[4]), argU64(a[5])];
+        const flags = Number(words[3]);
+        const fd = a[4]?.kind === "int" ? Number(a[4].value) : -1;
+        if ((flags & MAP_ANONYMOUS) === 0 && fd >= 0 && t.modelPid !== null) {
+          if (this.kernel.process(t.modelPid).files.get(fd) === null) {
+            const what = a[4]?.kind === "int" && a[4].path !== undefined ? ` (${a[4].path})` : "";
+            throw new ArgError(`mmap of fd ${fd}${what}, a file the model does not know`);
+          }
+        }
+        return words;
+      }
+      case "mseal":
+        // strace 6.1 prints it as syscall_0x1ce with six raw words; mseal takes three.
+        return [argU64(a[0]), argU64(a[1]), argU64(a[2])];
+      case "munlockall":
+        return [];
+      case "process_vm_readv":
+      case "process_vm_writev":
+      case "process_madvise":
+        throw new ArgError(`${c.name}: strace prints the iovec contents, not the vector's address the model needs`);
+      case "shmat":
+      case "shmdt":
+        throw new ArgError(`${c.name}: SysV shm ids of the log are not mapped to the model's (shmget not replayed)`);
+      default:
+        return a.map((x) => argU64(x));
+    }
+  }
+
+  private kindOf(name: string, args: Array<number | bigint>, mm: Mm): VmaKind | undefined {
+    const page = (x: number | bigint) => (typeof x === "number" ? Math.floor(x / 4096) : Number(x >> 12n));
+    switch (name) {
+      case "mmap":
+        if ((Number(args[3]) & (MAP_FIXED | MAP_FIXED_NOREPLACE)) === 0) return undefined;
+        return vmaKindAt(mm, page(args[0]), page(Number(args[0]) + Number(args[1]) + 4095));
+      case "munmap":
+      case "mprotect":
+      case "pkey_mprotect":
+      case "mremap":
+      case "madvise":
+      case "mseal":
+      case "mlock":
+      case "mlock2":
+      case "munlock":
+      case "msync":
+        if (typeof args[0] !== "number" || typeof args[1] !== "number") return undefined;
+        return vmaKindAt(mm, page(args[0]), page(args[0] + args[1] + 4095));
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * After a mismatch, make the model hold what the kernel held where that is sound:
+   * - mmap without MAP_FIXED that the kernel placed at R: the model's own mapping (a fresh
+   *   one in a gap) is unmapped and the call redone at R with MAP_FIXED_NOREPLACE, so
+   *   nothing of the model's is overwritten; if R is not free in the model, no adoption;
+   * - mmap the kernel refused but the model placed (no MAP_FIXED): the model's is unmapped;
+   * - brk: the model's brk is asked again for the recorded break.
+   * Every other mismatch is left as the model computed it.
+   */
+  private adopt(c: StraceCall, modelPid: number, args: Array<number | bigint>, got: SysResult): boolean {
+    if (c.name === "mmap") {
+      const flags = Number(args[3]);
+      if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0) return false;
+      if ("ret" in got) this.kernel.syscall(modelPid, "munmap", [got.ret, args[1]]);
+      if (c.ret.kind !== "value") return "ret" in got;
+      const again = this.run(() =>
+        this.kernel.syscall(modelPid, "mmap", [
+          c.ret.kind === "value" ? c.ret.value : 0n,
+          args[1],
+          args[2],
+          flags | MAP_FIXED_NOREPLACE,
+          args[4],
+          args[5],
+        ]),
+      );
+      return "ret" in again && again.ret === c.ret.value;
+    }
+    if (c.name === "brk" && c.ret.kind === "value") {
+      const again = this.run(() => this.kernel.syscall(modelPid, "brk", [c.ret.kind === "value" ? c.ret.value : 0n]));
+      return "ret" in again && again.ret === c.ret.value;
+    }
+    return false;
+  }
+
+  // ---- process calls ------------------------------------------------------------------
+
+  private processCall(t: TraceTask, c: StraceCall): void {
+    if (c.name === "execve" || c.name === "execveat") return this.execve(t, c);
+    // fork, vfork, clone, clone3
+    const rec: CallRecord = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: null,
+      status: "unsupported",
+      memory: false,
+    };
+    if (t.modelPid === null) {
+      rec.reason = t.unmodeled ?? "the task's address space is unknown";
+      return this.emit(rec);
+    }
+    let flags: number;
+    try {
+      flags = cloneFlagsOf(c.name, c.args);
+    } catch (e) {
+      rec.reason = `clone flags: ${(e as Error).message}`;
+      return this.emit(rec);
+    }
+    // A child created at the `<unfinished ...>` line; else create it now.
+    const idx = this.unbound.findIndex((u) => u.parent === this.key(c.pid));
+    let child: number;
+    if (idx >= 0) child = this.unbound.splice(idx, 1)[0].modelPid;
+    else {
+      const pendingBound = c.line !== c.endLine && c.ret.kind === "value" ? this.tasks.get(Number(c.ret.value)) : undefined;
+      child = pendingBound?.modelPid ?? this.cloneModel(t.modelPid, c.name, flags);
+    }
+    if (c.ret.kind === "value" && child > 0) {
+      const childKey = Number(c.ret.value);
+      const existing = this.tasks.get(childKey);
+      if (existing === undefined) this.tasks.set(childKey, this.childTask(this.key(c.pid), child, flags));
+      else if (existing.modelPid !== child) {
+        // The child's first line came before this result and was bound to another fork's child.
+        this.tasks.set(childKey, { ...existing, modelPid: child, unmodeled: null });
+      }
+      rec.status = "matched";
+      rec.predicted = c.ret.value.toString();
+    } else if (c.ret.kind === "error") {
+      rec.predicted = child > 0 ? "child created" : `-1 errno ${-child}`;
+      rec.status = child > 0 ? "mismatched" : "matched";
+      if (child > 0 && this.kernel.tasks.lookup(child) !== null) this.kernel.exit(child);
+    } else {
+      rec.reason = "result not recorded";
+    }
+    if ((flags & (CLONE_VM | CLONE_THREAD)) === (CLONE_VM | CLONE_THREAD))
+      this.note("threads (CLONE_THREAD) share one modeled mm; their calls apply in the order the log completes them");
+    this.emit(rec);
+  }
+
+  private execve(t: TraceTask, c: StraceCall): void {
+    const rec: CallRecord = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: null,
+      status: "unsupported",
+      memory: false,
+    };
+    if (c.ret.kind === "unknown") {
+      rec.reason = "result not recorded";
+      return this.emit(rec);
+    }
+    const a = c.args;
+    const pathArg = c.name === "execveat" ? a[1] : a[0];
+    const argvArg = c.name === "execveat" ? a[2] : a[1];
+    const envArg = c.name === "execveat" ? a[3] : a[2];
+    if (pathArg?.kind !== "str" || pathArg.truncated) {
+      rec.reason = "execve: the path is not printed in full";
+      return this.emit(rec);
+    }
+    const path = pathArg.value;
+    const argv = stringsOfArray(argvArg);
+    if (argv === null) {
+      rec.reason = "execve: argv not readable";
+      return this.emit(rec);
+    }
+    if (argv.cut)
+      this.note(
+        `execve of ${path}: strace cut argv (-s/-v); the model's stack holds the printed part only, so [stack] may start lower or higher`,
+      );
+    const envp = this.envFor(envArg, path);
+    const ex = this.exec;
+    if (t.modelPid === null && t.unmodeled === null) {
+      if (ex.spawnExec === undefined) {
+        t.unmodeled = "execve: the model has no execve (Kernel.spawnExec missing)";
+        rec.reason = t.unmodeled;
+        return this.emit(rec);
+      }
+      if (c.ret.kind === "error") {
+        // A failed first execve leaves nothing to model (the tracer's child dies).
+        rec.reason = "execve failed before any image existed";
+        return this.emit(rec);
+      }
+      let p: ReturnType<NonNullable<ExecSurface["spawnExec"]>>;
+      try {
+        p = ex.spawnExec.call(this.kernel, path, argv.items, envp);
+      } catch (e) {
+        t.unmodeled = `execve of ${path}: ${e instanceof Unsupported ? e.reason : (e as Error).message}`;
+        rec.reason = t.unmodeled;
+        return this.emit(rec);
+      }
+      if ("errno" in p) {
+        t.unmodeled = `execve of ${path} failed in the model: ${p.name} (${p.reason})`;
+        rec.predicted = `-1 ${p.name}`;
+        rec.status = "mismatched";
+        rec.reason = p.reason;
+        this.report.divergence_count++;
+        return this.emit(rec);
+      }
+      t.modelPid = p.pid;
+      rec.predicted = "0";
+      rec.status = "matched";
+      return this.emit(rec);
+    }
+    if (t.modelPid === null) {
+      rec.reason = t.unmodeled ?? "the task is not modeled";
+      return this.emit(rec);
+    }
+    if (ex.execve === undefined) {
+      t.unmodeled = "execve: the model has no execve (Kernel.execve missing)";
+      rec.reason = t.unmodeled;
+      return this.emit(rec);
+    }
+    const modelPid = t.modelPid;
+    const got = this.run(() => (ex.execve as NonNullable<ExecSurface["execve"]>).call(this.kernel, modelPid, path, argv.items, envp));
+    if ("unsupported" in got) {
+      rec.reason = got.unsupported;
+      if (c.ret.kind === "value") t.unmodeled = `execve of ${path}: ${got.unsupported}`;
+      if (c.ret.kind === "value") t.modelPid = null;
+      return this.emit(rec);
+    }
+    rec.predicted = printResult(got);
+    rec.status = sameResult(c.ret, got) ? "matched" : "mismatched";
+    if ("ret" in got) {
+      // The new image closed the O_CLOEXEC descriptors (do_close_on_exec).
+      const files = this.kernel.process(modelPid).files;
+      for (const fd of t.cloexec) files.close(fd);
+      t.cloexec = new Set();
+    }
+    if (rec.status === "mismatched") {
+      this.divergence(c, modelPid, rec.predicted, false);
+      if (c.ret.kind === "value" && "errno" in got) {
+        t.unmodeled = `execve of ${path} failed in the model (${got.name}) but succeeded in the log`;
+        t.modelPid = null;
+      }
+    }
+    this.emit(rec);
+  }
+
+  /** The environment of an execve: exact when printed, else the base one sized to the count. */
+  private envFor(envArg: StraceArg | undefined, path: string): string[] {
+    const printed = stringsOfArray(envArg);
+    if (printed !== null && !printed.cut) return printed.items;
+    const m = envArg === undefined ? null : /\/\* (\d+) vars? \*\//.exec(envArg.raw);
+    const count = m === null ? (this.baseEnv?.length ?? 0) : Number(m[1]);
+    const base = this.baseEnv ?? [];
+    if (this.baseEnv !== null && count === base.length) return base;
+    const env = base.slice(0, count);
+    for (let i = env.length; i < count; i++) env.push(`ASPACE_UNKNOWN_${i}=`);
+    this.note(
+      `execve of ${path}: environment of ${count} variables not printed by strace; ${this.baseEnv === null ? "all" : `${Math.max(0, count - base.length)}`} approximated by placeholders, so [stack] may differ`,
+    );
+    return env;
+  }
+
+  // ---- file descriptors ---------------------------------------------------------------
+
+  private fdCall(t: TraceTask, c: StraceCall): void {
+    const files = this.kernel.process(t.modelPid as number).files;
+    const ret = c.ret;
+    const retFd = ret.kind === "value" ? Number(ret.value) : -1;
+    switch (c.name) {
+      case "open":
+      case "openat":
+      case "openat2":
+      case "creat": {
+        if (retFd < 0) return;
+        const a = c.args;
+        const pathArg = c.name === "open" || c.name === "creat" ? a[0] : a[1];
+        const flagArg = c.name === "open" ? a[1] : c.name === "creat" ? undefined : a[2];
+        let oflags = c.name === "creat" ? 0o1101 : 0;
+        if (flagArg !== undefined && (flagArg.kind === "flags" || flagArg.kind === "int")) {
+          try {
+            oflags = Number(argU64(flagArg, O_FLAGS));
+          } catch {
+            oflags = 0;
+          }
+        } else if (c.name === "openat2" && a[2] !== undefined) {
+          const f = /flags=([^,}]+)/.exec(a[2].raw);
+          if (f !== null)
+            oflags = Number(argU64({ kind: "flags", raw: f[1], names: f[1].split("|").filter((x) => !/^\d/.test(x)), bits: 0n }, O_FLAGS));
+        }
+        const path =
+          ret.kind === "value" && ret.path !== undefined
+            ? ret.path
+            : this.pathOf(pathArg, c.name === "open" || c.name === "creat" ? undefined : a[0]);
+        this.install(t, files, retFd, path, oflags);
+        return;
+      }
+      case "close":
+        if (ret.kind === "value" && c.args[0]?.kind === "int") this.forget(t, files, Number(c.args[0].value));
+        return;
+      case "dup":
+      case "dup2":
+      case "dup3":
+        if (retFd >= 0 && c.args[0]?.kind === "int")
+          this.dup(t, files, Number(c.args[0].value), retFd, c.name === "dup3" && c.args[2]?.raw.includes("O_CLOEXEC") === true);
+        return;
+      case "fcntl":
+      case "fcntl64": {
+        const cmd = c.args[1]?.raw ?? "";
+        if (retFd >= 0 && (cmd === "F_DUPFD" || cmd === "F_DUPFD_CLOEXEC") && c.args[0]?.kind === "int")
+          this.dup(t, files, Number(c.args[0].value), retFd, cmd === "F_DUPFD_CLOEXEC");
+        return;
+      }
+      case "pipe":
+      case "pipe2":
+      case "socketpair": {
+        const arr = c.args[c.name === "socketpair" ? 3 : 0];
+        if (ret.kind === "value" && arr?.kind === "array")
+          for (const m of arr.raw.matchAll(/(?:^\[|, )(\d+)/g)) this.forget(t, files, Number(m[1]));
+        return;
+      }
+      default:
+        // Any other call that returned a descriptor (socket, eventfd, memfd_create, ...): the
+        // model does not know what it is, but the number is taken.
+        if (retFd >= 0 && ret.kind === "value" && ret.path !== undefined) {
+          this.forget(t, files, retFd);
+          if (c.name === "memfd_create") this.note("memfd_create: memfd files are not replayed; their mappings are unsupported");
+        }
+    }
+  }
+
+  private pathOf(pathArg: StraceArg | undefined, dirArg: StraceArg | undefined): string | null {
+    if (pathArg?.kind !== "str" || pathArg.truncated) return null;
+    const p = pathArg.value;
+    if (p.startsWith("/")) return p;
+    const dir = dirArg !== undefined && (dirArg.kind === "flags" || dirArg.kind === "int") ? dirArg.path : undefined;
+    if (dir === undefined) return null;
+    return `${dir.replace(/\/$/, "")}/${p}`;
+  }
+
+  private install(t: TraceTask, files: Process["files"], fd: number, path: string | null, oflags: number): void {
+    this.forget(t, files, fd);
+    if (path === null) return;
+    const f = this.kernel.vfs.open(path, oflags);
+    if (typeof f === "number") return;
+    files.installAt(fd, f);
+    if ((oflags & O_CLOEXEC) !== 0) t.cloexec.add(fd);
+  }
+
+  private dup(t: TraceTask, files: Process["files"], from: number, to: number, cloexec: boolean): void {
+    if (from === to) return;
+    const f = files.get(from);
+    this.forget(t, files, to);
+    if (f === null) return;
+    files.installAt(to, f);
+    if (cloexec) t.cloexec.add(to);
+  }
+
+  private forget(t: TraceTask, files: Process["files"], fd: number): void {
+    files.close(fd);
+    t.cloexec.delete(fd);
+  }
+}
