@@ -8,7 +8,7 @@ import * as F from "../uapi/vmflags.js";
 import { Unsupported } from "../unsupported.js";
 import { accessAllowed, anonVmaPrepare, faultPage } from "./fault.js";
 import type { Mm } from "./mm.js";
-import { sealCheckUpFront } from "./mseal.js";
+import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
 import { AnonFrame, Pte } from "./pages.js";
 import type { Vma } from "./vma.js";
 import { vmaModifyFlags } from "./vma-merge.js";
@@ -68,8 +68,8 @@ export function isDiscard(b: number): boolean {
 }
 
 /** can_madvise_modify(). */
-function canMadviseModify(vma: Vma, b: number): boolean {
-  if (!vma.sealed) return true;
+function canMadviseModify(mm: Mm, vma: Vma, b: number): boolean {
+  if (!sealBlocksChange(mm, vma, "madvise")) return true;
   if (!isDiscard(b)) return true;
   if (!vma.isAnonymous) return true;
   return (vma.flags & F.VM_WRITE) !== 0;
@@ -92,7 +92,7 @@ interface Walk {
 
 /** The per-VMA part of madvise: returns the VMA record now covering the range, or an errno. */
 function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number): Vma | number {
-  if (!canMadviseModify(vma, b)) return -EPERM;
+  if (!canMadviseModify(mm, vma, b)) return -EPERM;
   let nf = vma.flags;
   switch (b) {
     case M.MADV_REMOVE: {

@@ -17,7 +17,7 @@ import {
 } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 import { calcVmProtBits, mayExpandVm } from "./mmap.js";
-import { sealCheckUpFront } from "./mseal.js";
+import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
 import { populateRange } from "./populate.js";
 import type { Vma } from "./vma.js";
 import { vmaModifyFlags } from "./vma-merge.js";
@@ -29,7 +29,7 @@ const READ_IMPLIES_EXEC = 0x0400000;
  * after the caller's VM_MAY* test, and before the "nothing changes" shortcut.
  */
 function mprotectFixup(mm: Mm, vma: Vma, prev: Vma | null, start: number, end: number, newFlags: number, newFlagsHi: number): Vma | number {
-  if (vma.sealed) return -EPERM;
+  if (sealBlocksChange(mm, vma, "mprotect")) return -EPERM;
   const oldFlags = vma.flags;
   if (newFlags === oldFlags && newFlagsHi === vma.flagsHi) return vma;
   const pages = end - start;

@@ -7,7 +7,7 @@ import { add, clamp, gt, offsetInPage, pageAlign, pageOf, sub, toBigInt, type U6
 import { VM_DONTEXPAND, VM_LOCKED, VM_LOCKED_MASK, VM_MAYSHARE, VM_PFNMAP, VM_SHARED } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 import { mayExpandVm, mlockFutureOk } from "./mmap.js";
-import { sealCheckUpFront } from "./mseal.js";
+import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
 import { doMunmap, unmapRange } from "./munmap.js";
 import { populateRange } from "./populate.js";
 import { getUnmappedArea, securityMmapAddr } from "./unmapped-area.js";
@@ -37,7 +37,7 @@ function willMapNew(r: Remap): boolean {
 function checkPrepVma(mm: Mm, r: Remap): number {
   const vma = r.vma;
   if (vma === null) return -EFAULT;
-  if (vma.sealed) return -EPERM;
+  if (sealBlocksChange(mm, vma, "mremap")) return -EPERM;
   r.delta = Math.abs(r.oldLen - r.newLen);
   if (!impliesNewAddr(r.flags)) r.newAddr = r.addr;
   if (!willMapNew(r)) return 0;
@@ -275,7 +275,7 @@ export function sysMremap(mm: Mm, addrArg: U64, oldLenArg: U64, newLenArg: U64, 
     // A huge old_len can only shrink: the unmap of the tail rejects it.
     const vma = mm.tree.find(addr);
     if (vma === null) return -EFAULT;
-    if (vma.sealed) return -EPERM;
+    if (sealBlocksChange(mm, vma, "mremap")) return -EPERM;
     if (impliesNewAddr(flags)) return -EFAULT;
     const tail = add(addrArg, newLenU) as U64;
     return doMunmap(mm, tail, sub(oldLenU, newLenU));

@@ -1,11 +1,22 @@
 // mseal(2): mm/mseal.c (6.18: do_mseal, range_contains_unmapped, mseal_apply), and the
 // 6.10 up-front check can_modify_mm() selected by `kernelVersion: "6.10"`.
 
+import type { SealedOp } from "../policy/policy.js";
 import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { add, offsetInPage, pageAlign, pageOf, type U64 } from "../uapi/u64.js";
 import { VMH_SEALED } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
+import type { Vma } from "./vma.js";
 import { vmaModifyFlags } from "./vma-merge.js";
+
+/**
+ * vma_is_sealed() as every seal check asks it: the VMA is sealed and the kernel's sealing
+ * policy does not exempt the current task for this change (merged kernels never do; see
+ * policy/sysmap-cap-cr.ts for a proposal that does). The one place seal checks go through.
+ */
+export function sealBlocksChange(mm: Mm, vma: Vma, op: SealedOp): boolean {
+  return vma.sealed && !mm.sealPolicy.exemptFromSeal(vma, mm.creds, op);
+}
 
 /**
  * can_modify_mm() of 6.10: any sealed VMA in [start, end) fails the whole call before any
@@ -15,7 +26,7 @@ export function sealCheckUpFront(mm: Mm, start: number, end: number): number {
   if (mm.cfg.version !== "6.10") return 0;
   let v = mm.tree.findNext(start);
   while (v !== null && v.start < end) {
-    if (v.sealed) return -EPERM;
+    if (sealBlocksChange(mm, v, "unmap")) return -EPERM;
     v = mm.tree.next(v);
   }
   return 0;

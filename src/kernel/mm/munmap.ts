@@ -3,7 +3,7 @@
 import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { add, clamp, offsetInPage, pageAlign, pageOf, type U64 } from "../uapi/u64.js";
 import type { Mm } from "./mm.js";
-import { sealCheckUpFront } from "./mseal.js";
+import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
 import type { Vma } from "./vma.js";
 import { splitVmaUnchecked } from "./vma-merge.js";
 
@@ -18,7 +18,7 @@ export function gatherUnmap(mm: Mm, first: Vma, start: number, end: number): Vma
     // Make sure map_count on return will not exceed its limit (one VMA becomes three).
     if (end < vma.end && mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
     // Don't bother splitting the VMA if we can't unmap it anyway.
-    if (vma.sealed) return -EPERM;
+    if (sealBlocksChange(mm, vma, "unmap")) return -EPERM;
     const r = splitVmaUnchecked(mm, vma, start);
     if (typeof r === "number") return r;
     vma = r[1];
@@ -26,7 +26,7 @@ export function gatherUnmap(mm: Mm, first: Vma, start: number, end: number): Vma
   const out: Vma[] = [];
   let cur: Vma | null = vma;
   while (cur !== null && cur.start < end) {
-    if (cur.sealed) return -EPERM;
+    if (sealBlocksChange(mm, cur, "unmap")) return -EPERM;
     if (cur.end > end) {
       const r = splitVmaUnchecked(mm, cur, end);
       if (typeof r === "number") return r;

@@ -18,6 +18,9 @@ export interface SealCreateContext {
   readonly optOutRequested: boolean;
 }
 
+/** What a change to a sealed VMA would do (the seal checks in mm/*.ts name it). */
+export type SealedOp = "unmap" | "mremap" | "mprotect" | "madvise";
+
 export interface SealPolicy {
   /** The name users pass (`--policy NAME`). */
   readonly name: string;
@@ -31,5 +34,10 @@ export interface SealPolicy {
    * Whether a task with these credentials may change this sealed VMA anyway (a proposed
    * exemption). Merged kernels have no exemption: return false.
    */
-  exemptFromSeal(vma: Vma, creds: Creds): boolean;
+  exemptFromSeal(vma: Vma, creds: Creds, op?: SealedOp): boolean;
+  /**
+   * The policy offers the (modeled) opt-out prctl PR_MODELED_SYSMAP_SEAL_OPTOUT; without it
+   * that prctl is an unknown option (EINVAL), as on every real kernel.
+   */
+  readonly offersOptOut?: boolean;
 }
