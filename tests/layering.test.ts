@@ -16,6 +16,7 @@ const LAYERS: Record<string, 1 | 2 | 3> = {
   "src/trace": 2,
   "src/checkpoint": 2,
   "src/oracle": 2,
+  "src/scenarios": 2,
   "src/index.ts": 2,
   "src/cli": 3,
   "src/report": 3,

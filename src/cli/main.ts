@@ -9,7 +9,9 @@ import { EngineUnavailableError } from "../report/engines.js";
 import { InputError } from "../report/files.js";
 import { conformCommand } from "./conform.js";
 import { demoJson, demoStatus, formatDemo, REFERENCE, runDemo } from "./demo.js";
+import { registerImpact } from "./impact.js";
 import { runOpsCommand } from "./run-ops.js";
+import { registerStudy } from "./study.js";
 
 export const EXIT_OK = 0;
 export const EXIT_DIVERGED = 1;
@@ -144,6 +146,12 @@ Start with \`aspace demo\`.`,
       process.stdout.write(`${JSON.stringify(r)}\n`);
     });
 
+  registerImpact(program, (n) => {
+    status = n;
+  });
+  registerStudy(program, (n) => {
+    status = n;
+  });
   return program;
 }
 

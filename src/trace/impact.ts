@@ -1,0 +1,241 @@
+// What a sealing policy changes for a program: run the same subject (a scenario, or a
+// recorded strace log through the replayer) under `none` and under the policy, and compare
+// the two sequences of calls one by one. One code path for both kinds of subject.
+//
+// After the first changed result the program's real behaviour is unknown (a real program
+// would react to the error). The comparison goes on best-effort, under one rule: a call that
+// changed leaves the pages it touched in an unknown state (e.g. a munmap that failed under
+// the policy but succeeded under `none` leaves the mapping in place), so every later call
+// touching those pages, in either run, is `unknown` and adds its own pages to the unknown
+// set; calls elsewhere are compared as before.
+
+import type { Resolver } from "../kernel/fs/vfs.js";
+import type { SealPolicy } from "../kernel/policy/policy.js";
+import { formatResult, overlaps } from "../scenarios/kinds.js";
+import { makeKernel } from "../scenarios/process.js";
+import { type CallRecord, type CallResult, KIND_ORDER, type MappingKind, type PageRange, type Scenario } from "../scenarios/types.js";
+
+/** One subject's calls under one policy. */
+export interface SubjectRun {
+  subject: string;
+  type: "scenario" | "log";
+  policy: string;
+  calls: CallRecord[];
+  /** The subject could not run at all under this policy (e.g. the model cannot execve it). */
+  error?: string;
+  /** Log subjects: the log's lines, to show what the program did after a call. */
+  lineText?: (line: number) => string | undefined;
+}
+
+export type CallStatus = "same" | "changed" | "unknown" | "not-run";
+
+export interface ComparedCall {
+  seq: number;
+  pid: number;
+  step: string;
+  line?: number;
+  call: string;
+  kind: MappingKind;
+  /** Result under `none` (null: `none` never got there). */
+  base: string | null;
+  /** Result under the policy (null: the program had stopped before this call). */
+  result: string | null;
+  status: CallStatus;
+}
+
+/** The call at which a subject stops working under a policy. */
+export interface FirstFailure {
+  pid: number;
+  seq: number;
+  step: string;
+  line?: number;
+  call: string;
+  /** "-1 EPERM", "0x2000", "unsupported (…)". */
+  result: string;
+  /** What `none` returned for the same call (null: not comparable). */
+  base: string | null;
+  kind: MappingKind;
+  /** What the program does right after it: the next log lines of the task, or the program's reaction. */
+  next: string[];
+}
+
+export type ImpactStatus = "ok" | "breaks" | "unsupported" | "mismatch" | "error";
+
+export interface PolicyImpact {
+  subject: string;
+  type: "scenario" | "log";
+  policy: string;
+  status: ImpactStatus;
+  ok: boolean;
+  first_failure: FirstFailure | null;
+  /** The first changed call of every task (logs may have several). */
+  first_per_task: FirstFailure[];
+  /** Calls whose result differs from `none`, and calls made unknown by them. */
+  changed: ComparedCall[];
+  /** Changed calls per kind of mapping touched. */
+  by_kind: Partial<Record<MappingKind, number>>;
+  counts: { calls: number; same: number; changed: number; unknown: number; not_run: number; unsupported: number };
+  /** Why the policy's result is what it is, in words, when that is not obvious. */
+  notes: string[];
+}
+
+function sameResult(a: CallResult, b: CallResult): boolean {
+  if ("ret" in a) return "ret" in b && a.ret === b.ret;
+  if ("errno" in a) return "errno" in b && a.errno === b.errno;
+  return "unsupported" in b;
+}
+
+const THEN_LINES = 3;
+
+function nextOf(run: SubjectRun, rec: CallRecord): string[] {
+  if (rec.reaction !== undefined) return [rec.reaction];
+  if (rec.line === undefined || run.lineText === undefined) return [];
+  const out: string[] = [];
+  // The next lines of the same task (an strace -f line starts with the pid).
+  for (let l = rec.line + 1; out.length < THEN_LINES && l < rec.line + 200; l++) {
+    const t = run.lineText(l);
+    if (t === undefined) break;
+    const m = /^(?:\[pid\s+)?(\d+)/.exec(t);
+    if (m === null || Number(m[1]) === rec.pid) out.push(t);
+  }
+  return out;
+}
+
+function failureOf(run: SubjectRun, rec: CallRecord, base: CallRecord | undefined): FirstFailure {
+  const f: FirstFailure = {
+    pid: rec.pid,
+    seq: rec.seq,
+    step: rec.step,
+    call: rec.call,
+    result: formatResult(rec.result),
+    base: base === undefined ? null : formatResult(base.result),
+    kind: rec.kind,
+    next: nextOf(run, rec),
+  };
+  if (rec.line !== undefined) f.line = rec.line;
+  return f;
+}
+
+/**
+ * Compare `run` (one policy) with `base` (the same subject under `none`). For `none`
+ * itself pass the same run twice: its status then says whether the subject works at all
+ * in the model (every scenario step accepted; every log call as recorded).
+ */
+export function compareRuns(base: SubjectRun, run: SubjectRun): PolicyImpact {
+  const impact: PolicyImpact = {
+    subject: run.subject,
+    type: run.type,
+    policy: run.policy,
+    status: "ok",
+    ok: true,
+    first_failure: null,
+    first_per_task: [],
+    changed: [],
+    by_kind: {},
+    counts: { calls: run.calls.length, same: 0, changed: 0, unknown: 0, not_run: 0, unsupported: 0 },
+    notes: [],
+  };
+  if (run.error !== undefined || base.error !== undefined) {
+    impact.status = "error";
+    impact.ok = false;
+    impact.notes.push(run.error ?? `under none: ${base.error}`);
+    return impact;
+  }
+  const unknown: PageRange[] = [];
+  const firstByTask = new Map<number, FirstFailure>();
+  const n = Math.max(base.calls.length, run.calls.length);
+  for (let i = 0; i < n; i++) {
+    const b = base.calls[i];
+    const r = run.calls[i];
+    if (r !== undefined && "unsupported" in r.result) impact.counts.unsupported++;
+    if (r === undefined) {
+      impact.counts.not_run++;
+      continue;
+    }
+    let status: CallStatus;
+    if (b === undefined) status = "unknown";
+    else if (overlaps(r.touched, unknown) || overlaps(b.touched, unknown)) status = "unknown";
+    else status = sameResult(b.result, r.result) ? "same" : "changed";
+    if (status === "same") {
+      impact.counts.same++;
+      continue;
+    }
+    unknown.push(...r.touched, ...(b?.touched ?? []));
+    if (status === "unknown") impact.counts.unknown++;
+    else {
+      impact.counts.changed++;
+      impact.by_kind[r.kind] = (impact.by_kind[r.kind] ?? 0) + 1;
+      if (!firstByTask.has(r.pid)) firstByTask.set(r.pid, failureOf(run, r, b));
+    }
+    const c: ComparedCall = {
+      seq: r.seq,
+      pid: r.pid,
+      step: r.step,
+      call: r.call,
+      kind: r.kind,
+      base: b === undefined ? null : formatResult(b.result),
+      result: formatResult(r.result),
+      status,
+    };
+    if (r.line !== undefined) c.line = r.line;
+    impact.changed.push(c);
+  }
+  impact.first_per_task = [...firstByTask.values()];
+  decideStatus(impact, base, run);
+  return impact;
+}
+
+/** ok / breaks / unsupported / mismatch, and the first failure that decides it. */
+function decideStatus(impact: PolicyImpact, base: SubjectRun, run: SubjectRun): void {
+  if (run.type === "scenario") {
+    // A scenario's program checks its own results: it works iff it never stopped.
+    const stop = run.calls.find((c) => !c.accepted);
+    if (stop === undefined) return;
+    impact.ok = false;
+    impact.status = "unsupported" in stop.result ? "unsupported" : "breaks";
+    impact.first_failure = failureOf(run, stop, base.calls[stop.seq]);
+    return;
+  }
+  // A log: under `none` the recorded results are the truth; under a policy, a result that
+  // differs from `none` is where the program's real behaviour would change.
+  if (base === run) {
+    const miss = run.calls.find((c) => c.recorded !== undefined && !("unsupported" in c.result) && !sameResult(c.recorded, c.result));
+    if (miss === undefined) return;
+    impact.ok = false;
+    impact.status = "mismatch";
+    impact.first_failure = failureOf(run, miss, undefined);
+    impact.first_failure.base = miss.recorded === undefined ? null : formatResult(miss.recorded);
+    impact.notes.push("the model differs from the recorded kernel result here: a model bug, not a policy effect");
+    return;
+  }
+  const first = impact.first_per_task.sort((a, b) => a.seq - b.seq)[0];
+  if (first === undefined) return;
+  impact.ok = false;
+  impact.status = "breaks";
+  impact.first_failure = first;
+  impact.notes.push("after this call the program's real behaviour is unknown (it would see an error it never saw when recorded)");
+}
+
+/** Run a scenario under a policy, on a fresh kernel. */
+export function runScenario(s: Scenario, policy: SealPolicy, resolver: Resolver): SubjectRun {
+  const files = s.files ?? {};
+  const composed: Resolver = (path) => files[path] ?? resolver(path);
+  const kernel = makeKernel(policy, composed);
+  try {
+    return { subject: s.name, type: "scenario", policy: policy.name, calls: s.run(kernel, { policy, resolver: composed }) };
+  } catch (e) {
+    return { subject: s.name, type: "scenario", policy: policy.name, calls: [], error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** Changed calls grouped by mapping kind, in KIND_ORDER. */
+export function groupByKind(impact: PolicyImpact): Array<{ kind: MappingKind; calls: ComparedCall[] }> {
+  return KIND_ORDER.map((kind) => ({ kind, calls: impact.changed.filter((c) => c.status === "changed" && c.kind === kind) })).filter(
+    (g) => g.calls.length > 0,
+  );
+}
+
+/** Runs one recorded log under one policy through the replayer (null until the model has one). */
+export type LogRunner = (path: string, policy: SealPolicy, resolver: Resolver) => Promise<SubjectRun>;
+
+export const runLog: LogRunner | null = null;
