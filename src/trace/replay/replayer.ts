@@ -65,10 +65,6 @@ export const MEMORY_SYSCALLS = new Set([
   "process_madvise",
 ]);
 
-const PR_SET_MM = 35;
-const PR_SET_VMA = 0x53564d41;
-const ARCH_MAP_VDSO_FIRST = 0x2001;
-const ARCH_MAP_VDSO_LAST = 0x2003;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_FIXED_NOREPLACE = 0x100000;
@@ -172,7 +168,6 @@ export class Replayer {
   readonly report: ReplayReport;
   private pendingContext: Array<{ div: Divergence; want: number }> = [];
   private readonly recent: string[] = [];
-  private recentStart = 0;
 
   constructor(opts: ReplayOptions = {}, source = "<lines>") {
     this.opts = opts;
@@ -212,7 +207,6 @@ export class Replayer {
     this.report.lines = lineNo;
     if (this.recent.length === 6) this.recent.shift();
     this.recent.push(`${lineNo}: ${text.length > 160 ? `${text.slice(0, 160)}…` : text}`);
-    this.recentStart = lineNo;
     if (this.pendingContext.length > 0) {
       for (const p of this.pendingContext) {
         p.div.context.push(this.recent[this.recent.length - 1]);
@@ -420,15 +414,25 @@ export class Replayer {
   // ---- memory syscalls ----------------------------------------------------------------
 
   private memoryCall(t: TraceTask, c: StraceCall): void {
-    if (t.modelPid === null) return this.unsupported(c, true, t.unmodeled ?? "the task's address space is unknown");
-    if (c.ret.kind === "unknown") return this.unsupported(c, true, "result not recorded (= ?)");
+    if (t.modelPid === null) {
+      this.unsupported(c, true, t.unmodeled ?? "the task's address space is unknown");
+      return;
+    }
+    if (c.ret.kind === "unknown") {
+      this.unsupported(c, true, "result not recorded (= ?)");
+      return;
+    }
     const modelPid = t.modelPid;
-    if (SYSCALLS[c.name] === undefined) return this.unsupported(c, true, `model lacks ${c.name}`);
+    if (SYSCALLS[c.name] === undefined) {
+      this.unsupported(c, true, `model lacks ${c.name}`);
+      return;
+    }
     let args: Array<number | bigint>;
     try {
       args = this.memoryArgs(c, t);
     } catch (e) {
-      return this.unsupported(c, true, e instanceof ArgError ? e.message : `argument: ${(e as Error).message}`);
+      this.unsupported(c, true, e instanceof ArgError ? e.message : `argument: ${(e as Error).message}`);
+      return;
     }
     const mm = this.kernel.process(modelPid).mm;
     const vmaKind = this.kindOf(c.name, args, mm);
@@ -562,7 +566,10 @@ export class Replayer {
   // ---- process calls ------------------------------------------------------------------
 
   private processCall(t: TraceTask, c: StraceCall): void {
-    if (c.name === "execve" || c.name === "execveat") return this.execve(t, c);
+    if (c.name === "execve" || c.name === "execveat") {
+      this.execve(t, c);
+      return;
+    }
     // fork, vfork, clone, clone3
     const rec: CallRecord = {
       pid: c.pid,
@@ -576,14 +583,16 @@ export class Replayer {
     };
     if (t.modelPid === null) {
       rec.reason = t.unmodeled ?? "the task's address space is unknown";
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     let flags: number;
     try {
       flags = cloneFlagsOf(c.name, c.args);
     } catch (e) {
       rec.reason = `clone flags: ${(e as Error).message}`;
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     // A child created at the `<unfinished ...>` line; else create it now.
     const idx = this.unbound.findIndex((u) => u.parent === this.key(c.pid));
@@ -628,7 +637,8 @@ export class Replayer {
     };
     if (c.ret.kind === "unknown") {
       rec.reason = "result not recorded";
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     const a = c.args;
     const pathArg = c.name === "execveat" ? a[1] : a[0];
@@ -636,13 +646,15 @@ export class Replayer {
     const envArg = c.name === "execveat" ? a[3] : a[2];
     if (pathArg?.kind !== "str" || pathArg.truncated) {
       rec.reason = "execve: the path is not printed in full";
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     const path = pathArg.value;
     const argv = stringsOfArray(argvArg);
     if (argv === null) {
       rec.reason = "execve: argv not readable";
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     if (argv.cut)
       this.note(
@@ -654,12 +666,14 @@ export class Replayer {
       if (ex.spawnExec === undefined) {
         t.unmodeled = "execve: the model has no execve (Kernel.spawnExec missing)";
         rec.reason = t.unmodeled;
-        return this.emit(rec);
+        this.emit(rec);
+        return;
       }
       if (c.ret.kind === "error") {
         // A failed first execve leaves nothing to model (the tracer's child dies).
         rec.reason = "execve failed before any image existed";
-        return this.emit(rec);
+        this.emit(rec);
+        return;
       }
       let p: ReturnType<NonNullable<ExecSurface["spawnExec"]>>;
       try {
@@ -667,7 +681,8 @@ export class Replayer {
       } catch (e) {
         t.unmodeled = `execve of ${path}: ${e instanceof Unsupported ? e.reason : (e as Error).message}`;
         rec.reason = t.unmodeled;
-        return this.emit(rec);
+        this.emit(rec);
+        return;
       }
       if ("errno" in p) {
         t.unmodeled = `execve of ${path} failed in the model: ${p.name} (${p.reason})`;
@@ -675,21 +690,25 @@ export class Replayer {
         rec.status = "mismatched";
         rec.reason = p.reason;
         this.report.divergence_count++;
-        return this.emit(rec);
+        this.emit(rec);
+        return;
       }
       t.modelPid = p.pid;
       rec.predicted = "0";
       rec.status = "matched";
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     if (t.modelPid === null) {
       rec.reason = t.unmodeled ?? "the task is not modeled";
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     if (ex.execve === undefined) {
       t.unmodeled = "execve: the model has no execve (Kernel.execve missing)";
       rec.reason = t.unmodeled;
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     const modelPid = t.modelPid;
     const got = this.run(() => (ex.execve as NonNullable<ExecSurface["execve"]>).call(this.kernel, modelPid, path, argv.items, envp));
@@ -697,7 +716,8 @@ export class Replayer {
       rec.reason = got.unsupported;
       if (c.ret.kind === "value") t.unmodeled = `execve of ${path}: ${got.unsupported}`;
       if (c.ret.kind === "value") t.modelPid = null;
-      return this.emit(rec);
+      this.emit(rec);
+      return;
     }
     rec.predicted = printResult(got);
     rec.status = sameResult(c.ret, got) ? "matched" : "mismatched";
