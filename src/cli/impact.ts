@@ -11,6 +11,7 @@ import { InputError } from "../report/files.js";
 import { SCENARIOS, scenarioByName, UnknownScenarioError } from "../scenarios/index.js";
 import { impactsOf } from "../scenarios/study.js";
 import { groupByKind, type PolicyImpact, runLog, runScenario, type SubjectRun } from "../trace/impact.js";
+import { NotAStraceLogError } from "../trace/replay/index.js";
 import { hostFiles, parsePolicies } from "./study.js";
 
 const SHOWN_PER_KIND = 5;

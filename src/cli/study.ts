@@ -141,7 +141,7 @@ export function registerStudy(program: Command, setStatus: (n: number) => void):
             policies: o.policies,
             resolver: hostFiles(),
             logs: logs ?? [],
-            runLog: runLog ?? undefined,
+            runLog,
             onProgress: (done, total, label) => {
               bar?.setTotal(total);
               bar?.update(done, { label });
@@ -152,7 +152,7 @@ export function registerStudy(program: Command, setStatus: (n: number) => void):
       } finally {
         bar?.stop();
       }
-      const corpus = { dir: o.corpus, logs, replay: runLog !== null };
+      const corpus = { dir: o.corpus, logs, replay: true };
       process.stdout.write(o.json ? `${JSON.stringify(studyJson(rep, corpus), null, 2)}\n` : formatStudy(rep, corpus));
       setStatus(baselineFails(rep) ? 1 : 0);
     });

@@ -11,9 +11,11 @@
 
 import type { Resolver } from "../kernel/fs/vfs.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
-import { formatResult, overlaps } from "../scenarios/kinds.js";
+import { argRanges, formatResult, overlaps, resultRange } from "../scenarios/kinds.js";
 import { makeKernel } from "../scenarios/process.js";
 import { type CallRecord, type CallResult, KIND_ORDER, type MappingKind, type PageRange, type Scenario } from "../scenarios/types.js";
+import { NotAStraceLogError, replayLog } from "./replay/index.js";
+import type { CallRecord as ReplayCallRecord } from "./replay/types.js";
 
 /** One subject's calls under one policy. */
 export interface SubjectRun {
@@ -81,7 +83,7 @@ export interface PolicyImpact {
 
 function sameResult(a: CallResult, b: CallResult): boolean {
   if ("ret" in a) return "ret" in b && a.ret === b.ret;
-  if ("errno" in a) return "errno" in b && a.errno === b.errno;
+  if ("errno" in a) return "errno" in b && a.name === b.name;
   return "unsupported" in b;
 }
 
@@ -235,7 +237,111 @@ export function groupByKind(impact: PolicyImpact): Array<{ kind: MappingKind; ca
   );
 }
 
-/** Runs one recorded log under one policy through the replayer (null until the model has one). */
+/** Runs one recorded log under one policy through the replayer. */
 export type LogRunner = (path: string, policy: SealPolicy, resolver: Resolver) => Promise<SubjectRun>;
 
-export const runLog: LogRunner | null = null;
+/** A result as strace prints it ("0x7ffff7fc8000", "0", "-1 EPERM (Operation not permitted)"). */
+export function resultFromText(text: string): CallResult {
+  const e = /^-1 (E[A-Z0-9]+)/.exec(text);
+  if (e !== null) return { errno: 0, name: e[1] as string };
+  const v = /^(0x[0-9a-f]+|\d+)/.exec(text);
+  if (v !== null) return { ret: BigInt(v[1] as string) };
+  return { unsupported: `result '${text}' is not a number or an errno` };
+}
+
+/** The top-level arguments of an strace argument list (commas inside {} [] () "" stay). */
+function splitTop(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let cur = "";
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === "\\") {
+        cur += c + (text[i + 1] ?? "");
+        i++;
+        continue;
+      }
+      if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === "{" || c === "[" || c === "(" || c === "<") depth++;
+    else if (c === "}" || c === "]" || c === ")" || c === ">") depth--;
+    else if (c === "," && depth === 0) {
+      out.push(cur.trim());
+      cur = "";
+      continue;
+    }
+    cur += c;
+  }
+  if (cur.trim() !== "") out.push(cur.trim());
+  return out;
+}
+
+/** A numeric argument as strace prints it (NULL, hex, decimal); null if symbolic. */
+function wordOf(a: string | undefined): bigint | null {
+  if (a === undefined) return null;
+  if (a === "NULL") return 0n;
+  const m = /^(-?)(0x[0-9a-f]+|\d+)$/.exec(a);
+  if (m === null) return null;
+  const v = BigInt(m[2] as string);
+  return m[1] === "-" ? BigInt.asUintN(64, -v) : v;
+}
+
+/** The words kinds.ts needs from a logged call: numbers, and the FIXED flags by name. */
+function wordsOf(name: string, argsText: string): bigint[] {
+  const a = splitTop(argsText);
+  const w = a.map((x) => wordOf(x) ?? 0n);
+  if (name === "mmap" && a[3] !== undefined && wordOf(a[3]) === null) w[3] = /MAP_FIXED/.test(a[3]) ? 0x10n : 0n;
+  if (name === "mremap" && a[3] !== undefined && wordOf(a[3]) === null) w[3] = /MREMAP_FIXED/.test(a[3]) ? 2n : 0n;
+  return w;
+}
+
+const VMA_KIND: Record<string, MappingKind> = {
+  vdso: "vdso",
+  vvar: "vvar",
+  vvar_vclock: "vvar",
+  sigpage: "sigpage",
+  vectors: "vectors",
+  uprobes: "uprobes",
+  "user-sealed": "user-sealed",
+};
+
+/** One replayed call as a CallRecord of the study (ranges from its arguments and result). */
+export function fromReplayRecord(r: ReplayCallRecord, seq: number): CallRecord {
+  const words = wordsOf(r.name, r.args);
+  const result: CallResult = r.predicted === null ? { unsupported: r.reason ?? "not modeled" } : resultFromText(r.predicted);
+  const touched: PageRange[] = [...argRanges(r.name, words)];
+  if ("ret" in result) {
+    const after = resultRange(r.name, words, result.ret);
+    if (after !== null) touched.push(after);
+  }
+  const kind = VMA_KIND[r.vmaKind ?? ""] ?? "ordinary";
+  return {
+    seq,
+    pid: r.pid ?? 0,
+    name: r.name,
+    call: `${r.name}(${r.args})`,
+    result,
+    kind,
+    kinds: [kind],
+    touched,
+    step: `line ${r.line}`,
+    line: r.line,
+    recorded: resultFromText(r.recorded),
+    accepted: true,
+  };
+}
+
+/** Replay `path` under `policy`; every call the replayer looked at becomes a CallRecord. */
+export const runLog: LogRunner = async (path, policy, resolver) => {
+  const calls: CallRecord[] = [];
+  const subject = path.split("/").at(-1) ?? path;
+  try {
+    await replayLog(path, { policy, resolver, onCall: (r) => calls.push(fromReplayRecord(r, calls.length)) });
+  } catch (e) {
+    if (e instanceof NotAStraceLogError) throw e;
+    return { subject, type: "log", policy: policy.name, calls, error: e instanceof Error ? e.message : String(e) };
+  }
+  return { subject, type: "log", policy: policy.name, calls };
+};
