@@ -10,6 +10,7 @@ import { InputError } from "../report/files.js";
 import { conformCommand } from "./conform.js";
 import { demoJson, demoStatus, formatDemo, REFERENCE, runDemo } from "./demo.js";
 import { registerImpact } from "./impact.js";
+import { registerReplay } from "./replay.js";
 import { runOpsCommand } from "./run-ops.js";
 import { registerStudy } from "./study.js";
 
@@ -150,6 +151,9 @@ Start with \`aspace demo\`.`,
     status = n;
   });
   registerStudy(program, (n) => {
+    status = n;
+  });
+  registerReplay(program, (n) => {
     status = n;
   });
   return program;

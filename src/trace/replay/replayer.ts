@@ -14,7 +14,8 @@ import type { Process } from "../../kernel/task/process.js";
 import { Unsupported } from "../../kernel/unsupported.js";
 import { parseArgs, splitArgs } from "../strace/args.js";
 import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "../strace/types.js";
-import type { RecordBundle } from "./bundle.js";
+import { bundleResolver, type FileSource, type RecordBundle } from "./bundle.js";
+import { hostFileResolver } from "./host.js";
 import { ArgError, argU64, CLONE_FILES, CLONE_THREAD, CLONE_VM, cloneFlagsOf, O_CLOEXEC, O_FLAGS } from "./symbols.js";
 import type { CallRecord, Divergence, NameStats, ReplayReport, VmaKind } from "./types.js";
 
@@ -168,15 +169,17 @@ export class Replayer {
   readonly report: ReplayReport;
   private pendingContext: Array<{ div: Divergence; want: number }> = [];
   private readonly recent: string[] = [];
+  /** Where each file the model looked up came from (host, bundle, nowhere). */
+  readonly fileSources: Map<string, FileSource>;
 
   constructor(opts: ReplayOptions = {}, source = "<lines>") {
     this.opts = opts;
-    this.kernel = new Kernel({ config: opts.config, resolver: opts.resolver, policy: opts.policy } as ConstructorParameters<
-      typeof Kernel
-    >[0]);
+    const files = bundleResolver(opts.bundle ?? null, opts.resolver ?? hostFileResolver());
+    this.fileSources = files.sources;
+    this.kernel = new Kernel({ config: opts.config, resolver: files.resolver, policy: opts.policy });
     this.exec = this.kernel as unknown as ExecSurface;
     this.baseEnv = opts.env ?? opts.bundle?.env ?? null;
-    const policy = (this.kernel as unknown as { policy?: SealPolicy }).policy;
+    const policy = this.kernel.policy;
     this.report = {
       source,
       policy: policy?.name ?? (typeof opts.policy === "string" ? opts.policy : (opts.policy?.name ?? "none")),
@@ -251,6 +254,9 @@ export class Replayer {
 
   finish(): ReplayReport {
     this.report.tasks = this.tasks.size;
+    for (const f of this.fileSources.values()) {
+      if (f.source === "bundle") this.note(`${f.path}: taken from the bundle (${f.why})`);
+    }
     return this.report;
   }
 
