@@ -10,6 +10,7 @@ import { InputError } from "../report/files.js";
 import { conformCommand } from "./conform.js";
 import { demoJson, demoStatus, formatDemo, REFERENCE, runDemo } from "./demo.js";
 import { registerImpact } from "./impact.js";
+import { registerRecord } from "./record.js";
 import { registerReplay } from "./replay.js";
 import { runOpsCommand } from "./run-ops.js";
 import { registerStudy } from "./study.js";
@@ -154,6 +155,9 @@ Start with \`aspace demo\`.`,
     status = n;
   });
   registerReplay(program, (n) => {
+    status = n;
+  });
+  registerRecord(program, (n) => {
     status = n;
   });
   return program;
