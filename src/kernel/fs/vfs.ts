@@ -23,6 +23,11 @@ export interface FileFacts {
    * interpreter through this). Absent: the model cannot read the file (execve says so).
    */
   read?: (offset: number, length: number) => Uint8Array;
+  /**
+   * The path as /proc/PID/maps prints it (d_path: symlinks resolved), when it differs from
+   * the one looked up. Paths resolving to the same path share one inode.
+   */
+  path?: string;
 }
 
 export type Resolver = (path: string) => FileFacts | null;
@@ -34,6 +39,8 @@ export const O_RDWR = 2;
 
 export class Vfs {
   private readonly inodes = new Map<string, Inode>();
+  /** Inodes by resolved path, so that a symlink and its target are one inode. */
+  private readonly byRealPath = new Map<string, Inode>();
 
   constructor(private readonly resolver: Resolver = () => null) {}
 
@@ -42,7 +49,12 @@ export class Vfs {
     if (inode === undefined) {
       const facts = this.resolver(path);
       if (facts === null) return null;
-      inode = makeInode(path, {
+      const known = this.byRealPath.get(facts.path ?? path);
+      if (known !== undefined) {
+        this.inodes.set(path, known);
+        return known;
+      }
+      inode = makeInode(facts.path ?? path, {
         dev: facts.dev,
         ino: facts.ino,
         size: facts.size,
@@ -55,6 +67,7 @@ export class Vfs {
         read: facts.read,
       });
       this.inodes.set(path, inode);
+      this.byRealPath.set(facts.path ?? path, inode);
     }
     return inode;
   }
