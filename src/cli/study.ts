@@ -45,7 +45,7 @@ export function corpusLogs(dir: string): string[] | null {
 
 function cell(r: StudyResult | undefined): string {
   if (r === undefined) return "";
-  if (r.ok) return pc.green("works");
+  if (r.ok) return pc.green(r.unsupported > 0 ? `works (${r.unsupported} not modeled)` : "works");
   const f = r.first_failure;
   if (r.status === "unsupported") return pc.yellow("not modeled");
   if (r.status === "error") return pc.yellow("could not run");

@@ -34,6 +34,10 @@ export interface StudyResult {
   status: ImpactStatus;
   /** Where the subject stops working: the call, its result and the step; null if it works. */
   first_failure: FirstFailure | null;
+  /** Calls the subject made under this policy (logs: every call the replayer looked at). */
+  calls: number;
+  /** Of them, calls the model could not run. */
+  unsupported: number;
   /** Calls whose result differs from `none`, and calls made unknown by them. */
   changed: number;
   unknown: number;
@@ -57,6 +61,8 @@ function resultOf(i: PolicyImpact): StudyResult {
     ok: i.ok,
     status: i.status,
     first_failure: i.first_failure,
+    calls: i.counts.calls,
+    unsupported: i.counts.unsupported,
     changed: i.counts.changed,
     unknown: i.counts.unknown,
     by_kind: i.by_kind,
