@@ -320,6 +320,16 @@ static void c_misc(const char *n) {
   waitpid(c, NULL, 0);
   out("R %s %ld\n", "clear_thp_disable", sys_prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0));
   out("R %s %ld\n", "get_thp_disable_cleared", sys_prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+  out("R %s %ld\n", "set_thp_disable_except_advised", sys_prctl(PR_SET_THP_DISABLE, 1, 2, 0, 0));
+  out("R %s %ld\n", "get_thp_disable_except_advised", sys_prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+  out("R %s %ld\n", "set_thp_disable_bad_arg3", sys_prctl(PR_SET_THP_DISABLE, 1, 4, 0, 0));
+  out("R %s %ld\n", "clear_thp_disable_with_arg3", sys_prctl(PR_SET_THP_DISABLE, 0, 2, 0, 0));
+  out("R %s %ld\n", "get_thp_disable_final", sys_prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0));
+  out("R %s %ld\n", "set_vma_bad_op", sys_prctl(PR_SET_VMA, 7, ARENA, PAGE, 0));
+  out("R %s %ld\n", "get_auxv_arg4", sys_prctl(PR_GET_AUXV, 0, 0, 1, 0));
+  out("R %s %ld\n", "get_auxv_len0", sys_prctl(PR_GET_AUXV, 0, 0, 0, 0));
+  out("R %s %ld\n", "get_auxv_efault", sys_prctl(PR_GET_AUXV, 8, 16, 0, 0));
+  out("R %s %ld\n", "modeled_optout_is_unknown", sys_prctl(0x6d6f6430, 1, 0, 0, 0));
   out("R %s %ld\n", "set_mm_bad_arg5", sys_prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE, 0, 0, 1));
 }
 

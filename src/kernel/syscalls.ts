@@ -2,6 +2,8 @@
 // bigint above); results are kernel-style (a negative value is −errno).
 
 import { ARCH_SYSCALLS } from "./arch/syscalls.js";
+import { sysFcntl, sysFtruncate, sysMemfdCreate } from "./fs/memfd.js";
+import { sysShmat, sysShmctl, sysShmdt, sysShmget } from "./ipc/shm.js";
 import { sysBrk } from "./mm/brk.js";
 import { sysMadvise } from "./mm/madvise.js";
 import { sysMlock, sysMlock2, sysMlockall, sysMunlock, sysMunlockall } from "./mm/mlock.js";
@@ -11,7 +13,10 @@ import { sysMremap } from "./mm/mremap.js";
 import { sysMseal } from "./mm/mseal.js";
 import { sysMsync } from "./mm/msync.js";
 import { sysMunmap } from "./mm/munmap.js";
+import { sysPrctl } from "./task/prctl.js";
 import type { Process } from "./task/process.js";
+import { sysPidfdOpen, sysProcessMadvise, sysProcessVmReadv, sysProcessVmWritev } from "./task/remote.js";
+import { sysGetrlimit, sysPrlimit64, sysSetrlimit } from "./task/rlimit.js";
 import { EBADF } from "./uapi/errno.js";
 import type { U64 } from "./uapi/u64.js";
 import { toInt32 } from "./uapi/u64.js";
@@ -39,5 +44,21 @@ export const SYSCALLS: Readonly<Record<string, { nargs: number; impl: SyscallImp
     nargs: 1,
     impl: (p, a) => (p.files.close(toInt32(a[0])) ? 0 : -EBADF),
   },
+  prctl: { nargs: 5, impl: (p, a) => sysPrctl(p, a[0], a[1], a[2], a[3], a[4]) },
+  getrlimit: { nargs: 2, impl: (p, a) => sysGetrlimit(p, a[0], a[1]) },
+  setrlimit: { nargs: 2, impl: (p, a) => sysSetrlimit(p, a[0], a[1]) },
+  prlimit64: { nargs: 4, impl: (p, a) => sysPrlimit64(p, a[0], a[1], a[2], a[3]) },
+  // Files, SysV shm and remote access (fs/memfd.ts, ipc/shm.ts, task/remote.ts).
+  memfd_create: { nargs: 2, impl: (p, a) => sysMemfdCreate(p, a[0], a[1]) },
+  fcntl: { nargs: 3, impl: (p, a) => sysFcntl(p, a[0], a[1], a[2]) },
+  ftruncate: { nargs: 2, impl: (p, a) => sysFtruncate(p, a[0], a[1]) },
+  shmget: { nargs: 3, impl: (p, a) => sysShmget(p, a[0], a[1], a[2]) },
+  shmat: { nargs: 3, impl: (p, a) => sysShmat(p, a[0], a[1], a[2]) },
+  shmdt: { nargs: 1, impl: (p, a) => sysShmdt(p, a[0]) },
+  shmctl: { nargs: 3, impl: (p, a) => sysShmctl(p, a[0], a[1], a[2]) },
+  process_vm_readv: { nargs: 6, impl: (p, a) => sysProcessVmReadv(p, a) },
+  process_vm_writev: { nargs: 6, impl: (p, a) => sysProcessVmWritev(p, a) },
+  pidfd_open: { nargs: 2, impl: (p, a) => sysPidfdOpen(p, a[0], a[1]) },
+  process_madvise: { nargs: 5, impl: (p, a) => sysProcessMadvise(p, a) },
   ...ARCH_SYSCALLS,
 };
