@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kernel } from "../index.js";
 import { runKbenchNative } from "../oracle/kbench-native.js";
+import { benchReplay, type ReplayBench } from "./bench-replay.js";
 import { loadKbench } from "./engines.js";
 import { readMaybeGzip, writeFileAtomic } from "./files.js";
 
@@ -66,6 +67,8 @@ export type BenchReport = {
   /** V8 heap bytes per VMA, measured over the largest size. */
   bytes_per_vma: Section<{ bytes: number; vmas: number }>;
   environment: { node: string; kernel: string; cpu: string; date: string };
+  /** strace log lines per second, parse only and parse + replay (src/report/bench-replay.ts). */
+  replay?: Section<ReplayBench>;
 };
 
 export function median(xs: number[]): number {
@@ -203,6 +206,16 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
       if (n === largest) report.bytes_per_vma = { error: message(e) };
       o.log(`bench: ${n} VMAs: ${message(e)}`);
     }
+  }
+
+  o.log("bench: strace replay speed (gcc trace repeated to ~1M lines)");
+  try {
+    report.replay = benchReplay({ runs: o.runs });
+    o.log(
+      `bench: replay: parse ${report.replay.parse_lines_per_second} lines/s, parse+replay ${report.replay.replay_lines_per_second} lines/s`,
+    );
+  } catch (e) {
+    report.replay = { error: message(e) };
   }
 
   const sections = [report.model, report.kernel, report.bytes_per_vma, ...Object.values(report.mmap_munmap_ns)];
