@@ -12,7 +12,7 @@
 import type { Resolver } from "../kernel/fs/vfs.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
 import { argRanges, formatResult, overlaps, resultRange } from "../scenarios/kinds.js";
-import { makeKernel } from "../scenarios/process.js";
+import { hasExecve, makeKernel, REFERENCE_LAYOUT_NOTE } from "../scenarios/process.js";
 import { type CallRecord, type CallResult, KIND_ORDER, type MappingKind, type PageRange, type Scenario } from "../scenarios/types.js";
 import { NotAStraceLogError, replayLog } from "./replay/index.js";
 import type { CallRecord as ReplayCallRecord } from "./replay/types.js";
@@ -25,6 +25,8 @@ export interface SubjectRun {
   calls: CallRecord[];
   /** The subject could not run at all under this policy (e.g. the model cannot execve it). */
   error?: string;
+  /** How the run was made, when that qualifies its answer. */
+  notes?: string[];
   /** Log subjects: the log's lines, to show what the program did after a call. */
   lineText?: (line: number) => string | undefined;
 }
@@ -135,7 +137,7 @@ export function compareRuns(base: SubjectRun, run: SubjectRun): PolicyImpact {
     changed: [],
     by_kind: {},
     counts: { calls: run.calls.length, same: 0, changed: 0, unknown: 0, not_run: 0, unsupported: 0 },
-    notes: [],
+    notes: [...(run.notes ?? [])],
   };
   if (run.error !== undefined || base.error !== undefined) {
     impact.status = "error";
@@ -244,8 +246,9 @@ export function runScenario(s: Scenario, policy: SealPolicy, resolver: Resolver)
   const files = s.files ?? {};
   const composed: Resolver = (path) => files[path] ?? resolver(path);
   const kernel = makeKernel(policy, composed);
+  const notes = hasExecve(kernel) ? [] : [REFERENCE_LAYOUT_NOTE];
   try {
-    return { subject: s.name, type: "scenario", policy: policy.name, calls: s.run(kernel, { policy, resolver: composed }) };
+    return { subject: s.name, type: "scenario", policy: policy.name, calls: s.run(kernel, { policy, resolver: composed }), notes };
   } catch (e) {
     return { subject: s.name, type: "scenario", policy: policy.name, calls: [], error: e instanceof Error ? e.message : String(e) };
   }

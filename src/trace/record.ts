@@ -20,8 +20,8 @@ import {
 } from "node:fs";
 import { release } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
+import { devString } from "../oracle/host-files.js";
 import { BUNDLE_FORMAT, type BundleFile, type BundlePhdr, type RecordBundle } from "./replay/bundle.js";
-import { devString } from "./replay/host.js";
 import { readLogLines } from "./strace/lines.js";
 import { StraceParser } from "./strace/parser.js";
 

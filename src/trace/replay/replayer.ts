@@ -12,10 +12,10 @@ import type { SealPolicy } from "../../kernel/policy/policy.js";
 import { SYSCALLS } from "../../kernel/syscalls.js";
 import type { Process } from "../../kernel/task/process.js";
 import { Unsupported } from "../../kernel/unsupported.js";
+import { hostResolver } from "../../oracle/host-files.js";
 import { parseArgs, splitArgs } from "../strace/args.js";
 import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "../strace/types.js";
 import { bundleResolver, type FileSource, type RecordBundle } from "./bundle.js";
-import { hostFileResolver } from "./host.js";
 import { ArgError, argU64, CLONE_FILES, CLONE_THREAD, CLONE_VM, cloneFlagsOf, O_CLOEXEC, O_FLAGS } from "./symbols.js";
 import type { CallRecord, Divergence, NameStats, ReplayReport, VmaKind } from "./types.js";
 
@@ -174,7 +174,7 @@ export class Replayer {
 
   constructor(opts: ReplayOptions = {}, source = "<lines>") {
     this.opts = opts;
-    const files = bundleResolver(opts.bundle ?? null, opts.resolver ?? hostFileResolver());
+    const files = bundleResolver(opts.bundle ?? null, opts.resolver ?? hostResolver());
     this.fileSources = files.sources;
     this.kernel = new Kernel({ config: opts.config, resolver: files.resolver, policy: opts.policy });
     this.exec = this.kernel as unknown as ExecSurface;
