@@ -1,6 +1,7 @@
 // The model's entry point: a kernel configuration, processes, and the syscall surface.
 // Everything is deterministic and does no I/O.
 
+import { ADDR_NO_RANDOMIZE, type ExecOutcome, execImage } from "./exec/execve.js";
 import { type Resolver, Vfs } from "./fs/vfs.js";
 import { type AccessKind, type AccessResult, userAccess } from "./mm/access.js";
 import { type KernelConfig, makeConfig } from "./mm/config.js";
@@ -15,6 +16,8 @@ import { SYSCALLS } from "./syscalls.js";
 import { FORK_FLAGS, VFORK_FLAGS } from "./task/clone.js";
 import { type Layout, legacyBaseFor, mmapBaseFor, mmFromLayout } from "./task/layout.js";
 import type { Process } from "./task/process.js";
+import { type ProcMemResult, procMemAccess } from "./task/remote.js";
+import { SAVED_AUXV_BYTES } from "./task/prctl.js";
 import { TaskTable } from "./task/tasks.js";
 import { copyFromUser, copyToUser } from "./task/uaccess.js";
 import { errnoName } from "./uapi/errno.js";
@@ -33,6 +36,20 @@ export interface KernelOptions {
   policy?: string | SealPolicy;
   /** The architecture of processes this kernel creates; default x86_64. */
   arch?: Arch;
+}
+
+/** Why spawnExec could not create the process (execve's errno and the loader's reason). */
+export interface ExecFailure {
+  errno: number;
+  name: string;
+  reason: string;
+}
+
+/** mm->saved_auxv as words: the (type, value) pairs, then AT_NULL up to AT_VECTOR_SIZE. */
+function savedAuxvWords(auxv: Array<[number, bigint]>): bigint[] {
+  const words = auxv.flatMap(([t, v]) => [BigInt(t), v]).slice(0, SAVED_AUXV_BYTES / 8 - 2);
+  while (words.length < SAVED_AUXV_BYTES / 8) words.push(0n);
+  return words;
 }
 
 /** Per-process settings for spawn: defaults are the kernel's. */
@@ -82,6 +99,63 @@ export class Kernel {
     const p = this.tasks.add(mm, { creds, rlimits });
     p.optOutRequested = opts.optOutRequested ?? false;
     return p;
+  }
+
+  /** The request execve makes for a task with these credentials, limits and personality. */
+  private execRequest(path: string, argv: string[], envp: string[], creds: Creds, rlimits: Rlimits, optOut: boolean, personality: number) {
+    // ASLR is not modeled: every image is laid out as under `setarch -R` (design.md).
+    return {
+      vfs: this.vfs,
+      cfg: this.config,
+      creds,
+      rlimits,
+      arch: this.arch,
+      policy: this.policy,
+      optOutRequested: optOut,
+      path,
+      argv,
+      envp,
+      personality: personality | ADDR_NO_RANDOMIZE,
+    };
+  }
+
+  /** What execve leaves in the new mm besides its mappings: the exe file and saved_auxv. */
+  private adoptImage(out: Extract<ExecOutcome, { ok: true }>): Mm {
+    out.mm.exeFile = out.exe;
+    out.mm.savedAuxv = savedAuxvWords(out.auxv);
+    return out.mm;
+  }
+
+  /**
+   * A new process (no parent) whose address space is execve(path, argv, envp)'s, with the
+   * kernel's sealing policy and arch. The loader's errno and reason when execve fails.
+   */
+  spawnExec(path: string, argv: string[], envp: string[], opts: SpawnOptions = {}): Process | ExecFailure {
+    const rlimits = { ...this.rlimits, ...opts.rlimits };
+    const creds = opts.creds ?? this.creds;
+    const optOut = opts.optOutRequested ?? false;
+    const out = execImage(this.execRequest(path, argv, envp, creds, rlimits, optOut, 0));
+    if (!out.ok) return { errno: out.errno, name: errnoName(out.errno), reason: out.reason };
+    const p = this.tasks.add(this.adoptImage(out), { creds, rlimits });
+    p.optOutRequested = optOut;
+    return p;
+  }
+
+  /**
+   * execve() by task `pid`: on success the whole thread group runs in the new image (other
+   * threads end; a non-leader caller continues as the leader's pid) and the old mm is
+   * released. Before the point of no return a failure leaves the old mm; after it (the
+   * loader says `killed`) the thread group dies, and the errno is returned for the record.
+   */
+  execve(pid: number, path: string, argv: string[], envp: string[]): SysResult {
+    const p = this.process(pid);
+    const out = execImage(this.execRequest(path, argv, envp, p.creds, p.rlimits, p.optOutRequested, p.mm.personality));
+    if (!out.ok) {
+      if (out.killed !== undefined) this.tasks.exitGroup(p);
+      return { errno: out.errno, name: errnoName(out.errno) };
+    }
+    this.tasks.replaceMm(p, this.adoptImage(out));
+    return { ret: 0n };
   }
 
   /** A live process (throws for an unknown or exited pid: a bug in the caller). */
@@ -178,5 +252,21 @@ export class Kernel {
   /** /proc/PID/stat. */
   stat(pid: number): string {
     return procStat(this.process(pid));
+  }
+
+  /**
+   * pread() of /proc/TARGET/mem opened by `pid` (task/remote.ts): FOLL_FORCE reads, so
+   * PROT_NONE pages are readable; EIO when nothing could be read, EACCES when `pid` may not.
+   */
+  procMemRead(pid: number, targetPid: number, addr: number | bigint, len: number): ProcMemResult {
+    return procMemAccess(this.process(pid), this.process(targetPid), addr, len, null);
+  }
+
+  /**
+   * pwrite() of /proc/TARGET/mem opened by `pid`: FOLL_FORCE writes, so read-only private
+   * pages — sealed ones included — are written (copy-on-write); shared read-only ones are not.
+   */
+  procMemWrite(pid: number, targetPid: number, addr: number | bigint, bytes: Uint8Array): ProcMemResult {
+    return procMemAccess(this.process(pid), this.process(targetPid), addr, bytes.length, bytes);
   }
 }

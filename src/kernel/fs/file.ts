@@ -39,6 +39,19 @@ export interface Inode {
   readonly read: ((offset: number, length: number) => Uint8Array) | null;
   /** Page cache: file page index → frame. */
   readonly cache: Map<number, CacheFrame>;
+  /** S_APPEND (chattr +a): shared mappings through a writable open file are refused. */
+  appendOnly?: boolean;
+  /**
+   * memfd_file_seals_ptr(): F_SEAL_* bits of a file that can carry seals (shmem and
+   * hugetlbfs files; see fs/memfd.ts). Absent: fcntl(F_ADD_SEALS) is EINVAL.
+   */
+  seals?: number;
+  /** A hugetlbfs file (memfd_create(MFD_HUGETLB)): its mappings are not modeled. */
+  hugetlb?: boolean;
+  /** The file of a SysV shm segment (its VMAs have shm_vm_ops; see ipc/shm.ts). */
+  shm?: { readonly id: number };
+  /** A pidfd (anon_inode:[pidfd]): the pid it refers to (see task/remote.ts). */
+  pidfd?: number;
 }
 
 /**

@@ -18,6 +18,8 @@ export interface FileFacts {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** The inode is append-only (S_APPEND, chattr +a). */
+  appendOnly?: boolean;
   /**
    * The file's bytes, read by the engine on demand (execve reads ELF headers and the
    * interpreter through this). Absent: the model cannot read the file (execve says so).
@@ -66,6 +68,7 @@ export class Vfs {
         gid: facts.gid,
         read: facts.read,
       });
+      if (facts.appendOnly) inode.appendOnly = true;
       this.inodes.set(path, inode);
       this.byRealPath.set(facts.path ?? path, inode);
     }

@@ -3,6 +3,7 @@
 
 import type { FdTable } from "../fs/fdtable.js";
 import { makeInode, type OpenFile, openFile } from "../fs/file.js";
+import { memfdCheckSealsMmap } from "../fs/memfd.js";
 import { EACCES, EAGAIN, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPERM } from "../uapi/errno.js";
 import {
   LEGACY_MAP_MASK,
@@ -292,6 +293,8 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
       const flagsMask = (LEGACY_MAP_MASK | (inode.regular ? MAP_SYNC : 0)) >>> 0;
       if ((f & ~flagsMask) !== 0 || (a.flagsHigh && (flags & MAP_TYPE) === MAP_SHARED_VALIDATE)) return -EOPNOTSUPP;
       if (prot & PROT_WRITE && !file.writable) return -EACCES;
+      // An append-only file cannot be mapped shared through a writable descriptor.
+      if (inode.appendOnly && file.writable) return -EACCES;
       vmFlags |= VM_SHARED | VM_MAYSHARE;
       if (!file.writable) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
       type = MAP_PRIVATE;
@@ -304,6 +307,12 @@ function doMmap(mm: Mm, a: MmapArgs, out: { populate: number }): number {
     }
     if (!inode.regular && !inode.shmem && !inode.zeroDevice) return -ENODEV;
     if (vmFlags & VM_GROWSDOWN) return -EINVAL;
+    // memfd_check_seals_mmap(): write seals of a memfd (fs/memfd.ts).
+    if (inode.seals !== undefined || inode.hugetlb) {
+      const r = memfdCheckSealsMmap(inode, vmFlags);
+      if ("errno" in r) return -r.errno;
+      vmFlags = r.flags;
+    }
   } else {
     switch (flags & MAP_TYPE) {
       case MAP_SHARED:

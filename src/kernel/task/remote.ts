@@ -1,0 +1,461 @@
+// Access to another process's address space: process_vm_readv/writev
+// (mm/process_vm_access.c), pidfd_open + process_madvise (kernel/pid.c, mm/madvise.c), and
+// /proc/PID/mem (fs/proc/base.c mem_rw) — with the get_user_pages rules of mm/gup.c
+// (check_vma_flags) that decide which remote pages each of them can reach.
+//
+// The difference that matters for sealing: process_vm_* pin pages WITHOUT FOLL_FORCE, so a
+// remote write needs VM_WRITE; /proc/PID/mem uses FOLL_FORCE, so it writes read-only private
+// pages (copy-on-write) — sealed ones included. mseal() protects the VMA's protection and
+// placement, not the bytes: "the hole reviewers pointed out" (see sealedPageWriteHole()).
+
+import { makeInode, type OpenFile, openFile } from "../fs/file.js";
+import { CAP_SYS_NICE, CAP_SYS_PTRACE, type Creds, capable, capableIn, userNsOf } from "../mm/creds.js";
+import { faultPage, readByte, writeByte } from "../mm/fault.js";
+import { sysMadvise } from "../mm/madvise.js";
+import type { Mm } from "../mm/mm.js";
+import type { AnonFrame } from "../mm/pages.js";
+import { expandStackFor } from "../mm/stack.js";
+import type { Vma } from "../mm/vma.js";
+import { EACCES, EBADF, EFAULT, EINVAL, EIO, EPERM, ESRCH } from "../uapi/errno.js";
+import { MADV_COLD, MADV_COLLAPSE, MADV_PAGEOUT, MADV_WILLNEED } from "../uapi/mman.js";
+import { toInt32, toUint32, type U64 } from "../uapi/u64.js";
+import { VM_EXEC, VM_HUGETLB, VM_IO, VM_MAYREAD, VM_MAYWRITE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
+import { Unsupported } from "../unsupported.js";
+import type { Process } from "./process.js";
+
+const PAGE = 4096;
+/** UIO_MAXIOV. */
+export const IOV_MAX = 1024;
+/** MAX_RW_COUNT: INT_MAX rounded down to a page; longer transfers are cut to it. */
+const MAX_RW_COUNT = 0x7ffff000;
+/** PIDFD_SELF_THREAD / PIDFD_SELF_THREAD_GROUP (include/uapi/linux/pidfd.h). */
+export const PIDFD_SELF_THREAD = -10000;
+export const PIDFD_SELF_THREAD_GROUP = -10001;
+/** PIDFD_NONBLOCK (O_NONBLOCK) and PIDFD_THREAD (O_EXCL). */
+const PIDFD_NONBLOCK = 0o4000;
+const PIDFD_THREAD = 0o200;
+/** The highest address a user pointer can name; anything above is never mapped. */
+const USER_LIMIT = 2 ** 53;
+
+// ---------------------------------------------------------------------------------------------
+// Page reachability.
+
+/** Bytes of `page` the model does not know (special-mapping pages, on-disk file contents). */
+function contentsUnknown(mm: Mm, v: Vma, page: number): boolean {
+  const pte = mm.pt.get(page);
+  if (pte !== undefined) return pte.anon ? (pte.frame as AnonFrame).unknown : v.file !== null && !v.file.inode.contentKnown;
+  if (v.special !== null) return true;
+  return v.file !== null && !v.isAnonymous && !v.file.inode.contentKnown;
+}
+
+function readBytes(mm: Mm, v: Vma, page: number, from: number, out: Uint8Array, at: number, n: number): void {
+  if (contentsUnknown(mm, v, page)) {
+    throw new Unsupported(
+      `the bytes of ${v.special?.name ?? v.file?.inode.path ?? "a page"} at page 0x${page.toString(16)} are not known to the model`,
+    );
+  }
+  for (let i = 0; i < n; i++) out[at + i] = readByte(mm, page, from + i);
+}
+
+/**
+ * The caller's own page for a kernel copy (copy_to_user / copy_from_user): the fault
+ * handler runs and may grow the stack; reads need any of R/W/X, writes VM_WRITE. Null: the
+ * copy stops here.
+ */
+function localPage(mm: Mm, page: number, write: boolean): Vma | null {
+  const vma = mm.tree.find(page) ?? expandStackFor(mm, page);
+  if (vma === null || mm.pt.guards.has(page)) return null;
+  if (write ? (vma.flags & VM_WRITE) === 0 : (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) === 0) return null;
+  return faultPage(mm, vma, page, write);
+}
+
+/** is_cow_mapping(): private and allowed to become writable. */
+function isCowMapping(flags: number): boolean {
+  return (flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+}
+
+/** check_vma_flags(): may get_user_pages reach this VMA for this access? */
+export function gupVmaAllowed(vma: Vma, write: boolean, force: boolean): boolean {
+  const f = vma.flags;
+  if ((f & (VM_IO | VM_PFNMAP)) !== 0) return false;
+  if (write) {
+    if ((f & VM_WRITE) !== 0) return true;
+    // FOLL_FORCE may write a read-only page only by copying it (never shared or hugetlb).
+    return force && (f & VM_HUGETLB) === 0 && isCowMapping(f);
+  }
+  if ((f & VM_READ) !== 0) return true;
+  return force && (f & VM_MAYREAD) !== 0;
+}
+
+/**
+ * __get_user_pages() for one page of another address space: the VMA backing it after the
+ * fault, or null (EFAULT). GUP never grows a stack. A forced write breaks COW into a private
+ * page and leaves the VMA's protection as it was.
+ */
+function remotePage(mm: Mm, page: number, write: boolean, force: boolean): Vma | null {
+  const vma = mm.tree.find(page);
+  if (vma === null || mm.pt.guards.has(page) || !gupVmaAllowed(vma, write, force)) return null;
+  // Reading never-written anonymous memory finds the zero page: nothing to fault in.
+  if (!write && vma.isAnonymous && mm.pt.get(page) === undefined) return vma;
+  return faultPage(mm, vma, page, write);
+}
+
+/** Split [addr, addr+len) into per-page pieces, stopping where `reach` says no. */
+function eachPage(addr: number, len: number, reach: (page: number, off: number, at: number, n: number) => boolean): number {
+  let done = 0;
+  while (done < len) {
+    const pos = addr + done;
+    if (pos >= USER_LIMIT) return done;
+    const page = Math.floor(pos / PAGE);
+    const n = Math.min(len - done, (page + 1) * PAGE - pos);
+    if (!reach(page, pos - page * PAGE, done, n)) return done;
+    done += n;
+  }
+  return done;
+}
+
+/** access_remote_vm() read: the bytes of `mm` before the first page GUP cannot reach. */
+export function remoteRead(mm: Mm, addr: number, len: number, force: boolean): Uint8Array {
+  const out = new Uint8Array(len);
+  const n = eachPage(addr, len, (page, off, at, n) => {
+    const v = remotePage(mm, page, false, force);
+    if (v === null) return false;
+    readBytes(mm, v, page, off, out, at, n);
+    return true;
+  });
+  return out.subarray(0, n);
+}
+
+/** access_remote_vm() write: how many bytes went into `mm` before the first unreachable page. */
+export function remoteWrite(mm: Mm, addr: number, bytes: Uint8Array, force: boolean): number {
+  return eachPage(addr, bytes.length, (page, off, at, n) => {
+    if (remotePage(mm, page, true, force) === null) return false;
+    for (let i = 0; i < n; i++) writeByte(mm, page, off + i, bytes[at + i] as number);
+    return true;
+  });
+}
+
+/** copy_from_user() that reports a short copy: the bytes before the first fault. */
+function localRead(mm: Mm, addr: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  const n = eachPage(addr, len, (page, off, at, n) => {
+    const v = localPage(mm, page, false);
+    if (v === null) return false;
+    readBytes(mm, v, page, off, out, at, n);
+    return true;
+  });
+  return out.subarray(0, n);
+}
+
+/** copy_to_user() that reports a short copy: bytes written before the first fault. */
+function localWrite(mm: Mm, addr: number, bytes: Uint8Array): number {
+  return eachPage(addr, bytes.length, (page, off, at, n) => {
+    if (localPage(mm, page, true) === null) return false;
+    for (let i = 0; i < n; i++) writeByte(mm, page, off + i, bytes[at + i] as number);
+    return true;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permissions.
+
+/**
+ * __ptrace_may_access() + cap_ptrace_access_check(): may `caller` inspect `target`? Same
+ * thread group always; the same uid with no more capabilities than the caller (in the same
+ * user namespace); or CAP_SYS_PTRACE over the target's user namespace. (The dumpable flag
+ * is not modeled: every modeled task is dumpable.)
+ */
+export function ptraceMayAccess(caller: Process, target: Process): boolean {
+  if (caller.tgid === target.tgid) return true;
+  const c: Creds = caller.creds;
+  const t: Creds = target.creds;
+  const targetNs = userNsOf(t);
+  if (capableIn(c, targetNs, CAP_SYS_PTRACE)) return true;
+  const sameUid = (c.kuid ?? c.uid) === (t.kuid ?? t.uid);
+  const sameNs = userNsOf(c).id === targetNs.id;
+  return sameUid && sameNs && (t.caps & ~c.caps) === 0n;
+}
+
+/** mm_access(): the target's mm, or −EACCES when the caller may not look at it, −ESRCH without one. */
+function mmAccess(caller: Process, target: Process): Mm | number {
+  if (target.exited) return -ESRCH;
+  if (target.mm !== caller.mm && !ptraceMayAccess(caller, target)) return -EACCES;
+  return target.mm;
+}
+
+// ---------------------------------------------------------------------------------------------
+// iovec arrays.
+
+interface Iovec {
+  base: number;
+  len: number;
+}
+
+/** The raw (base, len) words of an iovec array, or −EFAULT. */
+function readIovecWords(mm: Mm, addr: U64, count: number): Array<[bigint, bigint]> | number {
+  if (count === 0) return [];
+  if (typeof addr === "bigint" || addr + count * 16 > USER_LIMIT) return -EFAULT;
+  const b = localRead(mm, addr, count * 16);
+  if (b.length < count * 16) return -EFAULT;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: Array<[bigint, bigint]> = [];
+  for (let i = 0; i < count; i++) out.push([dv.getBigUint64(i * 16, true), dv.getBigUint64(i * 16 + 8, true)]);
+  return out;
+}
+
+function toIovec(w: [bigint, bigint], len: bigint): Iovec {
+  return { base: Number(w[0] < BigInt(USER_LIMIT) ? w[0] : BigInt(USER_LIMIT)), len: Number(len) };
+}
+
+/** import_iovec(): count ≤ UIO_MAXIOV, no negative length, total cut at MAX_RW_COUNT. */
+function importIovec(mm: Mm, addr: U64, countArg: U64): Iovec[] | number {
+  if (typeof countArg === "bigint" || countArg > IOV_MAX) return -EINVAL;
+  const words = readIovecWords(mm, addr, countArg);
+  if (typeof words === "number") return words;
+  let total = 0n;
+  const out: Iovec[] = [];
+  for (const w of words) {
+    let len = w[1];
+    if (len >= 1n << 63n) return -EINVAL;
+    if (len > BigInt(MAX_RW_COUNT) - total) len = BigInt(MAX_RW_COUNT) - total;
+    total += len;
+    out.push(toIovec(w, len));
+  }
+  return out;
+}
+
+/** iovec_from_user(): the remote vector; count ≤ UIO_MAXIOV and no negative length. */
+function remoteIovec(mm: Mm, addr: U64, countArg: U64): Iovec[] | number {
+  if (typeof countArg === "bigint" || countArg > IOV_MAX) return -EINVAL;
+  const words = readIovecWords(mm, addr, countArg);
+  if (typeof words === "number") return words;
+  const out: Iovec[] = [];
+  for (const w of words) {
+    if (w[1] >= 1n << 63n) return -EINVAL;
+    out.push(toIovec(w, w[1] > BigInt(USER_LIMIT) ? BigInt(USER_LIMIT) : w[1]));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// process_vm_readv / process_vm_writev.
+
+/** The local iovecs as one stream: where the next byte of the transfer goes or comes from. */
+class LocalIter {
+  private i = 0;
+  private off = 0;
+  constructor(private readonly iov: Iovec[]) {}
+
+  get remaining(): number {
+    let n = 0;
+    for (let k = this.i; k < this.iov.length; k++) n += (this.iov[k] as Iovec).len - (k === this.i ? this.off : 0);
+    return n;
+  }
+
+  /**
+   * Move up to `n` bytes between the local iovecs and `buf` (from `at`): copy_page_to_iter /
+   * copy_page_from_iter. Returns how many moved; fewer than asked means a local fault.
+   */
+  transfer(mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number {
+    let moved = 0;
+    while (moved < n && this.i < this.iov.length) {
+      const v = this.iov[this.i] as Iovec;
+      const chunk = Math.min(n - moved, v.len - this.off);
+      if (chunk === 0) {
+        this.i++;
+        this.off = 0;
+        continue;
+      }
+      let got: number;
+      if (toLocal) got = localWrite(mm, v.base + this.off, buf.subarray(at + moved, at + moved + chunk));
+      else {
+        const b = localRead(mm, v.base + this.off, chunk);
+        buf.set(b, at + moved);
+        got = b.length;
+      }
+      moved += got;
+      this.off += got;
+      if (got < chunk) return moved;
+    }
+    return moved;
+  }
+}
+
+/** process_vm_rw_core(): move bytes between the caller's iovecs and the target's. */
+function processVmRwCore(p: Process, pidArg: U64, local: LocalIter, remote: Iovec[], write: boolean): number {
+  if (!remote.some((r) => r.len > 0)) return 0;
+  const pid = toInt32(pidArg);
+  const target = pid > 0 ? p.tasks.lookup(pid) : null;
+  if (target === null) return -ESRCH;
+  const mm = mmAccess(p, target);
+  if (typeof mm === "number") return mm === -EACCES ? -EPERM : mm;
+  const total = local.remaining;
+  let rc = 0;
+  for (const r of remote) {
+    if (local.remaining === 0 || rc !== 0) break;
+    rc = processVmRwSingleVec(p.mm, mm, r, local, write);
+  }
+  const moved = total - local.remaining;
+  return moved > 0 ? moved : rc;
+}
+
+/** process_vm_rw_single_vec(): one remote iovec, page by page; −EFAULT at the first failure. */
+function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalIter, write: boolean): number {
+  let done = 0;
+  const len = Math.min(r.len, local.remaining);
+  while (done < len) {
+    const pos = r.base + done;
+    if (pos >= USER_LIMIT) return -EFAULT;
+    const page = Math.floor(pos / PAGE);
+    const n = Math.min(len - done, (page + 1) * PAGE - pos);
+    const v = remotePage(mm, page, write, false);
+    if (v === null) return -EFAULT;
+    const buf = new Uint8Array(n);
+    if (write) {
+      const got = local.transfer(localMm, buf, 0, n, false);
+      for (let i = 0; i < got; i++) writeByte(mm, page, pos - page * PAGE + i, buf[i] as number);
+      if (got < n) return -EFAULT;
+    } else {
+      readBytes(mm, v, page, pos - page * PAGE, buf, 0, n);
+      if (local.transfer(localMm, buf, 0, n, true) < n) return -EFAULT;
+    }
+    done += n;
+  }
+  return 0;
+}
+
+/** process_vm_rw(): flags, then the local vector, then (if it moves anything) the remote one. */
+function processVmRw(p: Process, a: U64[], write: boolean): number {
+  const [pid, lvec, liovcnt, rvec, riovcnt, flags] = a as [U64, U64, U64, U64, U64, U64];
+  if (flags !== 0) return -EINVAL;
+  const local = importIovec(p.mm, lvec, liovcnt);
+  if (typeof local === "number") return local;
+  const iter = new LocalIter(local);
+  if (iter.remaining === 0) return 0;
+  const remote = remoteIovec(p.mm, rvec, riovcnt);
+  if (typeof remote === "number") return remote;
+  return processVmRwCore(p, pid, iter, remote, write);
+}
+
+/** process_vm_readv(pid, local_iov, liovcnt, remote_iov, riovcnt, flags). */
+export function sysProcessVmReadv(p: Process, a: U64[]): number {
+  return processVmRw(p, a, false);
+}
+
+/** process_vm_writev(pid, local_iov, liovcnt, remote_iov, riovcnt, flags). */
+export function sysProcessVmWritev(p: Process, a: U64[]): number {
+  return processVmRw(p, a, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// pidfd_open and process_madvise.
+
+/** pidfd_open(pid, flags): a close-on-exec pidfd (anon_inode:[pidfd]). */
+export function sysPidfdOpen(p: Process, pidArg: U64, flagsArg: U64): number {
+  if (typeof flagsArg === "bigint" || (flagsArg & ~(PIDFD_NONBLOCK | PIDFD_THREAD)) !== 0) return -EINVAL;
+  const pid = toInt32(pidArg);
+  if (pid <= 0) return -EINVAL;
+  const target = p.tasks.lookup(pid);
+  if (target === null) return -ESRCH;
+  if (target.tgid !== target.pid && (flagsArg & PIDFD_THREAD) === 0) {
+    throw new Unsupported("pidfd_open of a thread that is not a thread-group leader without PIDFD_THREAD (not verified)");
+  }
+  return p.files.install(pidfdFile(pid), 0, true);
+}
+
+let pidfdIno = 1;
+
+function pidfdFile(pid: number): OpenFile {
+  const inode = makeInode("anon_inode:[pidfd]", { dev: "00:0f", ino: pidfdIno++, size: 0, regular: false, mode: 0o600 });
+  inode.pidfd = pid;
+  return openFile(inode, true, true);
+}
+
+/** pidfd_get_task(): the task a pidfd (or PIDFD_SELF_*) names, or −EBADF / −ESRCH. */
+function pidfdGetTask(p: Process, fd: number): Process | number {
+  if (fd === PIDFD_SELF_THREAD || fd === PIDFD_SELF_THREAD_GROUP) return p;
+  const f = fd >= 0 ? p.files.get(fd) : null;
+  if (f === null || f.inode.pidfd === undefined) return -EBADF;
+  return p.tasks.lookup(f.inode.pidfd) ?? -ESRCH;
+}
+
+/** process_madvise_remote_valid(): the advice another process may give. */
+function remoteAdviceValid(advice: number): boolean {
+  return advice === MADV_COLD || advice === MADV_PAGEOUT || advice === MADV_WILLNEED || advice === MADV_COLLAPSE;
+}
+
+/** process_madvise(pidfd, vec, vlen, advice, flags): bytes of iovecs fully advised, or the first error. */
+export function sysProcessMadvise(p: Process, a: U64[]): number {
+  const [pidfd, vec, vlen, adviceArg, flags] = a as [U64, U64, U64, U64, U64];
+  if (toUint32(flags) !== 0) return -EINVAL;
+  const iov = importIovec(p.mm, vec, vlen);
+  if (typeof iov === "number") return iov;
+  const target = pidfdGetTask(p, toInt32(pidfd));
+  if (typeof target === "number") return target;
+  const mm = mmAccess(p, target);
+  if (typeof mm === "number") return mm;
+  const advice = toInt32(adviceArg);
+  if (mm !== p.mm && !remoteAdviceValid(advice)) return -EINVAL;
+  if (mm !== p.mm && !capable(p.creds, CAP_SYS_NICE)) return -EPERM;
+  return vectorMadvise(mm, iov, advice);
+}
+
+/** vector_madvise(): each iovec as one madvise(); stop at the first error. */
+function vectorMadvise(mm: Mm, iov: Iovec[], advice: number): number {
+  let done = 0;
+  let ret = 0;
+  for (const v of iov) {
+    if (v.len === 0) continue;
+    ret = sysMadvise(mm, v.base, v.len, advice);
+    if (ret < 0) break;
+    done += v.len;
+  }
+  return done > 0 ? done : ret;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc/PID/mem.
+
+/** What a /proc/PID/mem read or write returned. */
+export type ProcMemResult = { ok: true; bytes: number; data: Uint8Array } | { ok: false; errno: number };
+
+/**
+ * proc_mem_open() + mem_rw(): open /proc/TARGET/mem as `caller` (PTRACE_MODE_ATTACH, EACCES
+ * when refused), then read or write at `addr` in page-sized chunks through
+ * access_remote_vm() with FOLL_FORCE (proc_mem.force_override=always, the default): bytes
+ * up to the first unreachable page, EIO when not even the first one could be reached.
+ */
+export function procMemAccess(caller: Process, target: Process, addr: U64, len: number, data: Uint8Array | null): ProcMemResult {
+  const mm = mmAccess(caller, target);
+  if (typeof mm === "number") return { ok: false, errno: -mm };
+  // rw_verify_area(): a negative file position.
+  if (typeof addr === "bigint" && addr >= 1n << 63n) return { ok: false, errno: EINVAL };
+  if (len === 0) return { ok: true, bytes: 0, data: new Uint8Array(0) };
+  const start = typeof addr === "bigint" ? USER_LIMIT : addr;
+  if (data !== null) {
+    const n = remoteWrite(mm, start, data.subarray(0, len), true);
+    return n > 0 ? { ok: true, bytes: n, data: data.subarray(0, n) } : { ok: false, errno: EIO };
+  }
+  const out = remoteRead(mm, start, len, true);
+  return out.length > 0 ? { ok: true, bytes: out.length, data: out } : { ok: false, errno: EIO };
+}
+
+/**
+ * The hole reviewers pointed out: a page sealed with mseal() (read-only, private) is still
+ * written through /proc/PID/mem, because FOLL_FORCE breaks COW regardless of the seal —
+ * while process_vm_writev (no FOLL_FORCE) is refused. Returns what each path does to the
+ * first page at `addr` of `target` (writing `byte`), for scenarios and reports.
+ */
+export function sealedPageWriteHole(
+  caller: Process,
+  target: Process,
+  addr: number,
+  byte: number,
+): { sealed: boolean; procMem: ProcMemResult; processVmWritev: "written" | "EFAULT"; after: number | null } {
+  const vma = target.mm.tree.find(Math.floor(addr / PAGE));
+  const sealed = vma?.sealed ?? false;
+  const viaVm = vma !== null && gupVmaAllowed(vma, true, false) ? "written" : "EFAULT";
+  const procMem = procMemAccess(caller, target, addr, 1, new Uint8Array([byte]));
+  const back = remoteRead(target.mm, addr, 1, true);
+  return { sealed, procMem, processVmWritev: viaVm, after: back.length === 1 ? (back[0] as number) : null };
+}
