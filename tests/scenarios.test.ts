@@ -10,7 +10,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { policyByName } from "../src/kernel/policy/index.js";
-import { statFileFacts } from "../src/oracle/model-runner.js";
+import { hostResolver } from "../src/oracle/host-files.js";
 import { CRIU_RESTORE, CRIU_RESTORE_PARK, CRIU_RESTORE_PROXY, RESTORE_MMAPS, RESTORE_MPROTECTS } from "../src/scenarios/criu-restore.js";
 import { GVISOR_STUB } from "../src/scenarios/gvisor-stub.js";
 import { SCENARIOS } from "../src/scenarios/index.js";
@@ -22,7 +22,7 @@ import { compareRuns, runScenario } from "../src/trace/impact.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CRIU_TRACE = resolve(ROOT, "../shared/traces/criu/criu42-restore-restoredtask-mem-prctl-process.txt");
-const resolver = (p: string) => statFileFacts(p);
+const resolver = hostResolver();
 
 /** The ftrace lines `sys_NAME(k: v, ...)` of the recorded restore, as numbers. */
 function traceCalls(name: string): number[][] {

@@ -10,7 +10,8 @@ import pc from "picocolors";
 import type { Resolver } from "../kernel/fs/vfs.js";
 import { POLICIES, policyByName, UnknownPolicyError } from "../kernel/policy/index.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
-import { statFileFacts } from "../oracle/model-runner.js";
+import { hostResolver } from "../oracle/host-files.js";
+import { REFERENCE_LAYOUT_NOTE } from "../scenarios/process.js";
 import { runStudy, type StudyReport, type StudyResult } from "../scenarios/study.js";
 import { type FirstFailure, runLog } from "../trace/impact.js";
 
@@ -31,7 +32,7 @@ export function parsePolicies(value: string): SealPolicy[] {
 
 /** Files as this machine has them (the model reads nothing itself). */
 export function hostFiles(): Resolver {
-  return (path) => statFileFacts(path);
+  return hostResolver();
 }
 
 /** The corpus's logs (`*.strace`, sorted), or null when the directory is absent. */
@@ -69,6 +70,7 @@ export function formatStudy(rep: StudyReport, corpus: { dir: string; logs: strin
   else if (!corpus.replay)
     out.push(pc.yellow(`  corpus: ${corpus.logs.length} logs in ${corpus.dir}, not run: the model has no strace replayer yet`));
   else out.push(`  corpus: ${corpus.logs.length} logs in ${corpus.dir}`);
+  if (rep.results.some((r) => r.notes.includes(REFERENCE_LAYOUT_NOTE))) out.push(pc.yellow(`  scenarios: ${REFERENCE_LAYOUT_NOTE}`));
   out.push("");
   const t = new Table({ head: ["subject", ...policies], style: { head: [], border: [] } });
   for (const s of rep.subjects) {

@@ -44,6 +44,14 @@ export const TRACE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 export class StartError extends Error {}
 
+/** Whether the model can execve (else scenarios start from the reference layout). */
+export function hasExecve(kernel: Kernel): boolean {
+  return typeof (kernel as unknown as { spawnExec?: SpawnExec }).spawnExec === "function";
+}
+
+export const REFERENCE_LAYOUT_NOTE =
+  "process images come from the reference's post-execve layout (linux-6.18-mm.md §5.3, system mappings sealed per the policy), not from the model's execve";
+
 /** Start `path` in a new process as execve would. */
 export function startProcess(kernel: Kernel, path: string, argv: string[], opts: StartOptions): Started {
   const spawnExec = (kernel as unknown as { spawnExec?: SpawnExec }).spawnExec;
