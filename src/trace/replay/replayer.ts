@@ -666,7 +666,7 @@ export class Replayer {
       this.note(
         `execve of ${path}: strace cut argv (-s/-v); the model's stack holds the printed part only, so [stack] may start lower or higher`,
       );
-    const envp = this.envFor(envArg, path);
+    const envp = this.envFor(envArg, path, c.ret.kind === "value");
     const ex = this.exec;
     if (t.modelPid === null && t.unmodeled === null) {
       if (ex.spawnExec === undefined) {
@@ -744,7 +744,7 @@ export class Replayer {
   }
 
   /** The environment of an execve: exact when printed, else the base one sized to the count. */
-  private envFor(envArg: StraceArg | undefined, path: string): string[] {
+  private envFor(envArg: StraceArg | undefined, path: string, succeeded: boolean): string[] {
     const printed = stringsOfArray(envArg);
     if (printed !== null && !printed.cut) return printed.items;
     const m = envArg === undefined ? null : /\/\* (\d+) vars? \*\//.exec(envArg.raw);
@@ -753,9 +753,10 @@ export class Replayer {
     if (this.baseEnv !== null && count === base.length) return base;
     const env = base.slice(0, count);
     for (let i = env.length; i < count; i++) env.push(`ASPACE_UNKNOWN_${i}=`);
-    this.note(
-      `execve of ${path}: environment of ${count} variables not printed by strace; ${this.baseEnv === null ? "all" : `${Math.max(0, count - base.length)}`} approximated by placeholders, so [stack] may differ`,
-    );
+    if (succeeded)
+      this.note(
+        `execve of ${path}: environment of ${count} variables not printed by strace; ${this.baseEnv === null ? "all" : `${Math.max(0, count - base.length)}`} approximated by placeholders, so [stack] may differ`,
+      );
     return env;
   }
 
