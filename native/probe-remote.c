@@ -204,6 +204,20 @@ static void section_memfd(void) {
   rep("memfd.addseals.rdonly_fd", fcntl(cro, F_ADD_SEALS, F_SEAL_SHRINK));
   rep("memfd.getseals.rdonly_fd", fcntl(cro, F_GET_SEALS));
 
+  // F_SEAL_EXEC on an executable memfd implies the write seals: checked like asked ones?
+  int w = syscall(SYS_memfd_create, "w", MFD_EXEC | MFD_ALLOW_SEALING);
+  ftruncate(w, PAGE);
+  char *wm = map(PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, w);
+  rep("memfd.seal_exec.shared_rw_mapped", fcntl(w, F_ADD_SEALS, F_SEAL_EXEC));
+  rep("memfd.seal_exec.shared_rw_mapped.seals", fcntl(w, F_GET_SEALS));
+  munmap(wm, PAGE);
+  rep("memfd.seal_exec.unmapped", fcntl(w, F_ADD_SEALS, F_SEAL_EXEC));
+  rep("memfd.seal_exec.unmapped.seals", fcntl(w, F_GET_SEALS));
+  // An exec-sealed (MFD_NOEXEC_SEAL) memfd mapped shared and executable.
+  ftruncate(nx, PAGE);
+  char *xm = map(PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, nx);
+  rep("memfd.exec_sealed.mmap_shared_rx", xm == MAP_FAILED ? -1 : 0);
+
   int reg = open("/tmp", O_TMPFILE | O_RDWR, 0600);
   rep("file.addseals.regular", fcntl(reg, F_ADD_SEALS, F_SEAL_WRITE));
   rep("file.getseals.regular", fcntl(reg, F_GET_SEALS));
@@ -475,6 +489,13 @@ static void section_remote(void) {
   if (np == 0) {
     if (setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) _exit(1);
     rep("pvm.unprivileged", vmr(child, buf, 8, t.r, 8));
+    int pfd = syscall(SYS_pidfd_open, child, 0);
+    repok("pidfd_open.unprivileged", pfd);
+    struct iovec v = {t.r, PAGE};
+    rep("pmadv.unprivileged", syscall(SYS_process_madvise, pfd, &v, 1, MADV_COLD, 0));
+    char mp[64];
+    snprintf(mp, sizeof mp, "/proc/%d/mem", child);
+    repok("procmem.open.unprivileged", open(mp, O_RDONLY));
     _exit(0);
   }
   waitpid(np, NULL, 0);

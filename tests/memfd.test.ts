@@ -21,6 +21,7 @@ const F_SEAL_SHRINK = 2;
 const F_SEAL_GROW = 4;
 const F_SEAL_WRITE = 8;
 const F_SEAL_FUTURE_WRITE = 0x10;
+const F_SEAL_EXEC = 0x20;
 const O_RDONLY = 0;
 const O_WRONLY = 1;
 const O_RDWR = 2;
@@ -91,6 +92,17 @@ function memfdScenario(): Sim {
   s.rep("memfd.sealed.add", s.sys("fcntl", b, F_ADD_SEALS, F_SEAL_WRITE));
   s.rep("memfd.sealed.add_nothing", s.sys("fcntl", b, F_ADD_SEALS, 0));
   s.rep("memfd.getseals.sss", s.sys("fcntl", b, F_GET_SEALS));
+
+  const w = s.sys("memfd_create", s.str("w"), MFD_EXEC | MFD_ALLOW_SEALING);
+  s.sys("ftruncate", w, PAGE);
+  const wm = s.map(PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, w);
+  s.rep("memfd.seal_exec.shared_rw_mapped", s.sys("fcntl", w, F_ADD_SEALS, F_SEAL_EXEC));
+  s.rep("memfd.seal_exec.shared_rw_mapped.seals", s.sys("fcntl", w, F_GET_SEALS));
+  s.sys("munmap", wm, PAGE);
+  s.rep("memfd.seal_exec.unmapped", s.sys("fcntl", w, F_ADD_SEALS, F_SEAL_EXEC));
+  s.rep("memfd.seal_exec.unmapped.seals", s.sys("fcntl", w, F_GET_SEALS));
+  s.sys("ftruncate", nx, PAGE);
+  s.rep("memfd.exec_sealed.mmap_shared_rx", Math.min(0, s.map(PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, nx)));
   return s;
 }
 
