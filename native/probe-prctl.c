@@ -304,6 +304,42 @@ static void c_userns(const char *n) {
   c_exe_fd("userns");
 }
 
+// Capability checks that use capable() (the initial namespace): as root, and as root of a
+// child user namespace. RLIMIT_MEMLOCK is one page; mlock of two pages needs CAP_IPC_LOCK.
+static void caps_case(const char *who) {
+  char name[64];
+  struct rlimit rl = {PAGE, PAGE};
+  setrlimit(RLIMIT_MEMLOCK, &rl);
+  char *a = mmap((void *)ARENA, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  snprintf(name, sizeof name, "%s_mlock_over_limit", who);
+  out("R %s %ld\n", name, mlock(a, 2 * PAGE) == 0 ? 0L : (long)-errno);
+  void *z = mmap((void *)0, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  snprintf(name, sizeof name, "%s_mmap_below_dac_min", who);
+  out("R %s %ld\n", name, z == MAP_FAILED ? (long)-errno : 0L);
+  z = mmap((void *)0x10000, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  snprintf(name, sizeof name, "%s_mmap_at_min", who);
+  out("R %s %ld\n", name, z == MAP_FAILED ? (long)-errno : 0L);
+}
+
+static void c_caps_root(const char *n) {
+  (void)n;
+  caps_case("root");
+}
+
+static void c_caps_userns(const char *n) {
+  (void)n;
+  if (unshare(CLONE_NEWUSER) != 0) {
+    out("R userns_unshare %d\n", -errno);
+    return;
+  }
+  int fd = open("/proc/self/uid_map", O_WRONLY);
+  if (fd >= 0) {
+    (void)!write(fd, "0 0 1\n", 6);
+    close(fd);
+  }
+  caps_case("userns");
+}
+
 static void c_misc(const char *n) {
   (void)n;
   out("R %s %ld\n", "set_vma_anon_name", sys_prctl(PR_SET_VMA, 0, ARENA, PAGE, (long)"x"));
@@ -374,7 +410,7 @@ static const struct probe_case CASES[] = {
     {"map_ok", c_map_ok},           {"fields", c_fields},                   {"order", c_order},
     {"rlimit_data", c_rlimit_data}, {"auxv", c_auxv},                       {"root", c_root},
     {"nobody", c_nobody},           {"userns", c_userns},                   {"misc", c_misc},
-    {"fork", c_fork},
+    {"fork", c_fork},               {"caps_root", c_caps_root},            {"caps_userns", c_caps_userns},
 };
 
 static void run(const struct probe_case *c) {

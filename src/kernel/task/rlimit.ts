@@ -6,8 +6,9 @@
 // and raising one needs no CAP_SYS_RESOURCE; setting another resource is accepted and has no
 // effect here; reading another resource is Unsupported (the model does not know its value).
 
+import { CAP_SYS_RESOURCE, capableIn, userNsOf } from "../mm/creds.js";
 import type { Rlimits } from "../mm/rlimits.js";
-import { EFAULT, EINVAL, ESRCH } from "../uapi/errno.js";
+import { EFAULT, EINVAL, EPERM, ESRCH } from "../uapi/errno.js";
 import type { U64 } from "../uapi/u64.js";
 import { Unsupported } from "../unsupported.js";
 import type { Process } from "./process.js";
@@ -76,11 +77,23 @@ export function sysSetrlimit(p: Process, resource: U64, rlim: U64): number {
   return at === null ? -EFAULT : setNew(p, resource, at);
 }
 
+/**
+ * check_prlimit_permission(): the caller itself, a task whose uids equal the caller's, or
+ * CAP_SYS_RESOURCE over the target's namespace. (Real, effective and saved uids are one uid
+ * in the model.)
+ */
+function prlimitPermitted(p: Process, target: Process): boolean {
+  if (target === p || target.tgid === p.tgid) return true;
+  if (target.creds.uid === p.creds.uid && (target.creds.kuid ?? target.creds.uid) === (p.creds.kuid ?? p.creds.uid)) return true;
+  return capableIn(p.creds, userNsOf(target.creds), CAP_SYS_RESOURCE);
+}
+
 /** prlimit64(pid, resource, new, old): pid 0 is the caller; old is read before new is set. */
 export function sysPrlimit64(p: Process, pid: U64, resource: U64, newRlim: U64, oldRlim: U64): number {
   if (typeof resource === "bigint" || resource >= RLIM_NLIMITS) return -EINVAL;
   const target = pid === 0 ? p : typeof pid === "bigint" ? null : p.tasks.lookup(pid);
   if (target === null) return -ESRCH;
+  if (!prlimitPermitted(p, target)) return -EPERM;
   let newAt: number | null = null;
   if (newRlim !== 0) {
     newAt = userAddr(newRlim);
