@@ -533,7 +533,9 @@ function restoreTask(
 function writeMmMap(kernel: Kernel, pid: number, plan: RestorePlan, facts: RestorerFacts, exeFd: number): void {
   const auxv = new Uint8Array(plan.auxv.length * 8);
   const adv = new DataView(auxv.buffer);
-  plan.auxv.forEach((w, i) => adv.setBigUint64(i * 8, w, true));
+  plan.auxv.forEach((w, i) => {
+    adv.setBigUint64(i * 8, w, true);
+  });
   const s = new Uint8Array(PRCTL_MM_MAP_SIZE);
   const dv = new DataView(s.buffer);
   const m = plan.mm;
@@ -550,7 +552,9 @@ function writeMmMap(kernel: Kernel, pid: number, plan: RestorePlan, facts: Resto
     m.envStart,
     m.envEnd,
     facts.auxvAddr,
-  ].forEach((v, i) => dv.setBigUint64(i * 8, BigInt(v), true));
+  ].forEach((v, i) => {
+    dv.setBigUint64(i * 8, BigInt(v), true);
+  });
   dv.setUint32(96, auxv.length, true);
   dv.setUint32(100, exeFd >>> 0, true);
   const name = new TextEncoder().encode(`${plan.comm}\0`);
@@ -561,5 +565,3 @@ function writeMmMap(kernel: Kernel, pid: number, plan: RestorePlan, facts: Resto
   )
     throw new Unsupported("the restorer's args area is not writable in its layout");
 }
-
-export { PROT_EXEC };
