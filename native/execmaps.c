@@ -2,6 +2,7 @@
 // new image exactly as the kernel left it, before a single user instruction has run.
 //
 // Usage: execmaps [-s STACK_RLIMIT_BYTES|-s unlimited] PATH ARGC ARG... ENVC ENV...
+//        execmaps [-s ...] --stdin   (the same words, each NUL-terminated, on stdin)
 //   The child sets personality(ADDR_NO_RANDOMIZE), PTRACE_TRACEME, the stack rlimit if asked,
 //   and calls execve(PATH, argv, envp) with exactly the given strings. A successful execve of
 //   a traced task stops it with SIGTRAP; the parent then prints its /proc/PID/maps, the
@@ -169,7 +170,32 @@ int main(int argc, char **argv) {
     set_stack = 1;
     ai += 2;
   }
-  if (ai + 2 > argc) die("usage: execmaps [-s BYTES] PATH ARGC ARG... ENVC ENV...");
+  if (ai < argc && strcmp(argv[ai], "--stdin") == 0) {
+    // The same words, NUL-terminated, on stdin: strings longer than this process's own
+    // argument limits (MAX_ARG_STRLEN) can then still be passed to the execve under test.
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+      if (n == cap) buf = realloc(buf, cap *= 2);
+      ssize_t r = read(0, buf + n, cap - n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      n += (size_t)r;
+    }
+    int words = 0;
+    for (size_t i = 0; i < n; i++) words += buf[i] == 0;
+    char **w = calloc((size_t)(ai + words) + 1, sizeof(char *));
+    for (int i = 0; i < ai; i++) w[i] = argv[i];
+    int k = ai;
+    for (size_t i = 0, start = 0; i < n; i++)
+      if (buf[i] == 0) {
+        w[k++] = buf + start;
+        start = i + 1;
+      }
+    argv = w;
+    argc = ai + words;
+  }
+  if (ai + 2 > argc) die("usage: execmaps [-s BYTES] (PATH ARGC ARG... ENVC ENV... | --stdin)");
   const char *path = argv[ai++];
   int nargs = atoi(argv[ai++]);
   if (nargs < 0 || ai + nargs >= argc) die("bad ARGC");

@@ -108,12 +108,18 @@ export function parseExecmapsOutput(out: string): LiveExecResult {
 export function liveExec(req: LiveExecRequest): LiveExecResult {
   const args: string[] = [];
   if (req.stackRlimit !== undefined) args.push("-s", Number.isFinite(req.stackRlimit) ? String(req.stackRlimit) : "unlimited");
-  args.push(req.path, String(req.argv.length), ...req.argv, String(req.envp.length), ...req.envp);
+  args.push("--stdin");
+  // The words go through stdin, NUL-terminated: a string too long for execmaps' own argv
+  // must still reach the execve under test.
+  const words = [req.path, String(req.argv.length), ...req.argv, String(req.envp.length), ...req.envp];
+  for (const w of words) if (w.includes("\0")) throw new ExecLiveError("execve strings cannot contain NUL bytes");
+  const input = words.map((w) => `${w}\0`).join("");
   let out: string;
   try {
-    out = execFileSync(execmapsPath(), args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 20000 });
+    out = execFileSync(execmapsPath(), args, { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 20000 });
   } catch (e) {
-    throw new ExecLiveError(`cannot run ${execmapsPath()}: ${(e as Error).message} (run \`node native/build.js\`)`, { cause: e });
+    const msg = (e as Error).message.split("\n")[0].slice(0, 200);
+    throw new ExecLiveError(`cannot run ${execmapsPath()}: ${msg} (run \`node native/build.js\`)`, { cause: e });
   }
   return parseExecmapsOutput(out);
 }

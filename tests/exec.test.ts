@@ -1,0 +1,80 @@
+// execve of real binaries: the model's image right after execve (ASLR off) against the live
+// kernel's, as native/build/execmaps reports it (maps, VmFlags, /proc/PID/stat mm fields,
+// auxv). Every expected value comes from the live kernel in the same test run.
+import { describe, expect, it } from "vitest";
+import { compareExec, type ExecCase, modelExec } from "../src/oracle/conform-exec.js";
+import { execmapsAvailable, liveExec, parseExecmapsOutput } from "../src/oracle/exec-live.js";
+
+const ENV = ["A=1", "HOME=/root", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"];
+/** aspace's own environment, as `aspace exec-maps` passes it without -i. */
+const OWN_ENV = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+
+function expectSame(c: ExecCase): void {
+  const r = compareExec(c);
+  expect(r.diffs, `${c.path}: ${r.reason ?? ""}\nmodel:\n${r.modelMaps}\nkernel:\n${r.liveMaps}`).toEqual([]);
+  expect(r.model).toBe(r.live);
+}
+
+describe("the live execve oracle", () => {
+  it("is built (node native/build.js)", () => {
+    expect(execmapsAvailable()).toBe(true);
+  });
+
+  it("reports a failed execve as its errno", () => {
+    expect(liveExec({ path: "/nonexistent/x", argv: ["x"], envp: [] })).toEqual({ ok: false, errno: 2 });
+  });
+
+  it("rejects malformed oracle output with a clear error", () => {
+    expect(() => parseExecmapsOutput("garbage")).toThrow(/unexpected first line 'garbage'/);
+    expect(() => parseExecmapsOutput("exec ok\nmaps\n00400000-00401000 r--p 0 00:00 0\n")).toThrow(/section 'maps' has no end/);
+  });
+});
+
+describe("model image after execve equals the live kernel's (maps, VmFlags, stat, auxv)", () => {
+  it("/bin/true (PIE with ld.so)", () => expectSame({ path: "/bin/true", argv: ["/bin/true"], envp: ENV }));
+  it("/usr/bin/ls with arguments", () => expectSame({ path: "/usr/bin/ls", argv: ["ls", "-la", "/"], envp: ENV }));
+  it("/usr/bin/python3 (non-PIE through a symlink, anonymous bss pages)", () =>
+    expectSame({ path: "/usr/bin/python3", argv: ["python3", "-c", "pass"], envp: ENV }));
+  it("node (large non-PIE, segments with holes)", () => expectSame({ path: process.execPath, argv: ["node", "-e", "0"], envp: ENV }));
+  it("with aspace's own environment", () => expectSame({ path: "/usr/bin/ls", argv: ["ls"], envp: OWN_ENV }));
+  it("ld.so run directly (static PIE: loaded in the mmap area, brk at ELF_ET_DYN_BASE)", () =>
+    expectSame({ path: "/lib64/ld-linux-x86-64.so.2", argv: ["ld.so"], envp: ENV }));
+  it("empty argv (the kernel adds an empty argv[0])", () => expectSame({ path: "/bin/true", argv: [], envp: [] }));
+  it("environment spanning several stack pages", () =>
+    expectSame({ path: "/bin/true", argv: ["true"], envp: Array.from({ length: 40 }, (_, i) => `V${i}=${"x".repeat(300 + i)}`) }));
+  it("1 GiB stack rlimit moves mmap_base (ld.so and the vdso follow)", () =>
+    expectSame({ path: "/bin/true", argv: ["true"], envp: ENV, stackRlimit: 1024 * 1024 * 1024 }));
+  it("unlimited stack rlimit", () => expectSame({ path: "/bin/true", argv: ["true"], envp: ENV, stackRlimit: Number.POSITIVE_INFINITY }));
+  it("a stack rlimit smaller than strings + 128 KiB caps the [stack] VMA", () =>
+    expectSame({ path: "/bin/true", argv: ["true"], envp: ENV, stackRlimit: 64 * 1024 }));
+});
+
+describe("argument limits", () => {
+  it("a single string longer than MAX_ARG_STRLEN is E2BIG", () => {
+    const c = { path: "/bin/true", argv: ["true", "y".repeat(32 * 4096)], envp: [] };
+    expectSame(c);
+    expect(compareExec(c).live).toBe("errno E2BIG");
+  });
+  it("strings over a quarter of a small stack rlimit are E2BIG", () => {
+    // limit = max(min(6 MiB, rlimit / 4), 32 pages) = 128 KiB here: 100000 fits, twice does not.
+    const fits = { path: "/bin/true", argv: ["true", "z".repeat(100000)], envp: [], stackRlimit: 256 * 1024 };
+    expectSame(fits);
+    expect(compareExec(fits).live).toBe("ok");
+    const c = { ...fits, argv: ["true", "z".repeat(100000), "z".repeat(100000)] };
+    expectSame(c);
+    expect(compareExec(c).live).toBe("errno E2BIG");
+  });
+});
+
+describe("model-only facts checked against the same live run", () => {
+  it("the executable's VMAs share one open file, the interpreter's another", () => {
+    const o = modelExec({ path: "/bin/true", argv: ["true"], envp: ENV });
+    if (!o.ok) throw new Error(o.reason);
+    const files = new Set<number>();
+    o.mm.tree.forEach((v) => {
+      if (v.file !== null) files.add(v.file.id);
+    });
+    expect(files.size).toBe(2);
+    expect(o.exe.inode.path).toBe("/usr/bin/true");
+  });
+});
