@@ -86,6 +86,12 @@ interface TraceTask {
   unmodeled: string | null;
   /** Fds opened with O_CLOEXEC (closed at execve); shared by CLONE_FILES tasks. */
   cloexec: Set<number>;
+  /**
+   * Fds open in the traced process that the model's table does not hold (stdio inherited
+   * at the first execve, pipes, sockets, files the resolver does not know): a mapping of
+   * one is unsupported, while a mapping of an fd that is simply not open runs (EBADF).
+   */
+  opaque: Set<number>;
 }
 
 function printRet(r: StraceRet): string {
@@ -275,12 +281,13 @@ export class Replayer {
     if (child !== undefined) {
       t = this.childTask(child.parent, child.modelPid, child.flags);
     } else if (first.name === "execve" || first.name === "execveat") {
-      t = { modelPid: null, unmodeled: null, cloexec: new Set() };
+      t = { modelPid: null, unmodeled: null, cloexec: new Set(), opaque: new Set([0, 1, 2]) };
     } else {
       t = {
         modelPid: null,
         unmodeled: `the log does not show how task ${pid ?? "?"} began (no execve or fork before line ${first.line})`,
         cloexec: new Set(),
+        opaque: new Set(),
       };
     }
     this.tasks.set(k, t);
@@ -289,8 +296,14 @@ export class Replayer {
 
   private childTask(parentKey: number, modelPid: number, flags: number): TraceTask {
     const parent = this.tasks.get(parentKey);
-    const cloexec = parent === undefined ? new Set<number>() : (flags & CLONE_FILES) !== 0 ? parent.cloexec : new Set(parent.cloexec);
-    return { modelPid, unmodeled: null, cloexec };
+    if (parent === undefined) return { modelPid, unmodeled: null, cloexec: new Set(), opaque: new Set() };
+    const shared = (flags & CLONE_FILES) !== 0;
+    return {
+      modelPid,
+      unmodeled: null,
+      cloexec: shared ? parent.cloexec : new Set(parent.cloexec),
+      opaque: shared ? parent.opaque : new Set(parent.opaque),
+    };
   }
 
   private unfinished(u: StraceUnfinished): void {
@@ -488,9 +501,10 @@ export class Replayer {
         const flags = Number(words[3]);
         const fd = a[4]?.kind === "int" ? Number(a[4].value) : -1;
         if ((flags & MAP_ANONYMOUS) === 0 && fd >= 0 && t.modelPid !== null) {
-          if (this.kernel.process(t.modelPid).files.get(fd) === null) {
-            const what = a[4]?.kind === "int" && a[4].path !== undefined ? ` (${a[4].path})` : "";
-            throw new ArgError(`mmap of fd ${fd}${what}, a file the model does not know`);
+          // An fd that is simply not open runs (EBADF); `-y` prints a path only for open ones.
+          const path = a[4]?.kind === "int" ? a[4].path : undefined;
+          if (this.kernel.process(t.modelPid).files.get(fd) === null && (t.opaque.has(fd) || path !== undefined)) {
+            throw new ArgError(`mmap of fd ${fd}${path === undefined ? "" : ` (${path})`}, a file the model does not know`);
           }
         }
         return words;
@@ -730,8 +744,12 @@ export class Replayer {
     if ("ret" in got) {
       // The new image closed the O_CLOEXEC descriptors (do_close_on_exec).
       const files = this.kernel.process(modelPid).files;
-      for (const fd of t.cloexec) files.close(fd);
+      for (const fd of t.cloexec) {
+        files.close(fd);
+        t.opaque.delete(fd);
+      }
       t.cloexec = new Set();
+      t.opaque = new Set(t.opaque);
     }
     if (rec.status === "mismatched") {
       this.divergence(c, modelPid, rec.predicted, false);
@@ -815,14 +833,14 @@ export class Replayer {
       case "socketpair": {
         const arr = c.args[c.name === "socketpair" ? 3 : 0];
         if (ret.kind === "value" && arr?.kind === "array")
-          for (const m of arr.raw.matchAll(/(?:^\[|, )(\d+)/g)) this.forget(t, files, Number(m[1]));
+          for (const m of arr.raw.matchAll(/(?:^\[|, )(\d+)/g)) this.opaqueFd(t, files, Number(m[1]), arr.raw.includes("O_CLOEXEC"));
         return;
       }
       default:
         // Any other call that returned a descriptor (socket, eventfd, memfd_create, ...): the
         // model does not know what it is, but the number is taken.
         if (retFd >= 0 && ret.kind === "value" && ret.path !== undefined) {
-          this.forget(t, files, retFd);
+          this.opaqueFd(t, files, retFd, /CLOEXEC/.test(c.argsText));
           if (c.name === "memfd_create") this.note("memfd_create: memfd files are not replayed; their mappings are unsupported");
         }
     }
@@ -839,9 +857,11 @@ export class Replayer {
 
   private install(t: TraceTask, files: Process["files"], fd: number, path: string | null, oflags: number): void {
     this.forget(t, files, fd);
-    if (path === null) return;
-    const f = this.kernel.vfs.open(path, oflags);
-    if (typeof f === "number") return;
+    const f = path === null ? null : this.kernel.vfs.open(path, oflags);
+    if (f === null || typeof f === "number") {
+      this.opaqueFd(t, files, fd, (oflags & O_CLOEXEC) !== 0);
+      return;
+    }
     files.installAt(fd, f);
     if ((oflags & O_CLOEXEC) !== 0) t.cloexec.add(fd);
   }
@@ -849,14 +869,24 @@ export class Replayer {
   private dup(t: TraceTask, files: Process["files"], from: number, to: number, cloexec: boolean): void {
     if (from === to) return;
     const f = files.get(from);
+    const opaque = t.opaque.has(from);
     this.forget(t, files, to);
-    if (f === null) return;
-    files.installAt(to, f);
-    if (cloexec) t.cloexec.add(to);
+    if (f !== null) {
+      files.installAt(to, f);
+      if (cloexec) t.cloexec.add(to);
+    } else if (opaque) this.opaqueFd(t, files, to, cloexec);
+  }
+
+  /** The fd is open in the traced process, on something the model does not hold. */
+  private opaqueFd(t: TraceTask, files: Process["files"], fd: number, cloexec: boolean): void {
+    this.forget(t, files, fd);
+    t.opaque.add(fd);
+    if (cloexec) t.cloexec.add(fd);
   }
 
   private forget(t: TraceTask, files: Process["files"], fd: number): void {
     files.close(fd);
     t.cloexec.delete(fd);
+    t.opaque.delete(fd);
   }
 }
