@@ -238,6 +238,7 @@ export async function record(outDir: string, command: string[], opts: RecordOpti
       files,
     };
     writeFileSync(join(tmp, "bundle.json"), `${JSON.stringify({ ...bundle, exit_status: res.code, signal: res.signal }, null, 1)}\n`);
+    chmodSync(tmp, 0o755); // mkdtemp made it private
     if (existsSync(dir)) rmSync(dir, { recursive: true });
     renameSync(tmp, dir);
     return { dir, trace: join(dir, "trace.strace"), bundle, exitStatus: res.code };
