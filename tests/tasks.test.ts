@@ -128,12 +128,19 @@ describe("clone, vfork, exit (from source: kernel/fork.c copy_process, kernel/ex
     expect(k.process(t).rlimits).toBe(k.process(p).rlimits);
   });
 
-  it("exit of a thread-group leader ends its threads", () => {
+  it("exit_group ends every thread; exit ends one task and the mm lives while a user remains", () => {
     const k = new Kernel();
     const p = k.spawnEmpty().pid;
     const t = k.clone(p, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    k.syscall(p, "mmap", [ARENA, PAGE, RW, ANON_FIXED, -1, 0]);
+    k.writeMemory(p, ARENA, Uint8Array.of(5));
     k.exit(p);
-    expect(k.tasks.lookup(t)).toBeNull();
+    expect(k.tasks.lookup(t)).not.toBeNull();
+    expect(k.readMemory(t, ARENA, 1)?.[0]).toBe(5);
+    const q = k.spawnEmpty().pid;
+    const u = k.clone(q, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    k.exitGroup(q);
+    expect(k.tasks.lookup(u)).toBeNull();
   });
 
   it("an unknown pid is a caller bug with a clear message", () => {

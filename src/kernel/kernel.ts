@@ -15,9 +15,9 @@ import { procStat } from "./procfs/stat.js";
 import { SYSCALLS } from "./syscalls.js";
 import { FORK_FLAGS, VFORK_FLAGS } from "./task/clone.js";
 import { type Layout, legacyBaseFor, mmapBaseFor, mmFromLayout } from "./task/layout.js";
+import { SAVED_AUXV_BYTES } from "./task/prctl.js";
 import type { Process } from "./task/process.js";
 import { type ProcMemResult, procMemAccess } from "./task/remote.js";
-import { SAVED_AUXV_BYTES } from "./task/prctl.js";
 import { TaskTable } from "./task/tasks.js";
 import { copyFromUser, copyToUser } from "./task/uaccess.js";
 import { errnoName } from "./uapi/errno.js";
@@ -183,8 +183,16 @@ export class Kernel {
     return this.tasks.clone(this.process(pid), Number(BigInt(flags) & 0xffffffffn));
   }
 
-  /** exit_group(): the whole thread group exits; the last user of an mm tears it down. */
+  /**
+   * The task ends (do_exit: exit(2), or a thread's "+++ exited" in a trace); the rest of its
+   * thread group goes on. The last task using an mm tears it down (exit_mmap).
+   */
   exit(pid: number): void {
+    this.tasks.exit(this.process(pid));
+  }
+
+  /** exit_group(): every task of the thread group ends. */
+  exitGroup(pid: number): void {
     this.tasks.exitGroup(this.process(pid));
   }
 

@@ -37,6 +37,8 @@ export interface Layout {
   brk: number; // bytes
   startStack: number; // bytes
   rlimitStack: number; // bytes, Infinity for unlimited
+  /** /proc/PID/exe: mm->exe_file is the open file of the VMAs mapping this path (PR_SET_MM's EBUSY rule). */
+  exePath?: string;
 }
 
 const SPECIAL_NAMES = new Set(["[vdso]", "[vvar]", "[vvar_vclock]", "[uprobes]", "[sigpage]", "[vectors]"]);
@@ -127,5 +129,6 @@ export function mmFromLayout(cfg: KernelConfig, creds: Creds, rlimits: Rlimits, 
     }
     mm.tree.insert(new Vma(l.start, l.end, flags, flagsHi, pgoff, file, anon, false, special));
   }
+  if (layout.exePath !== undefined) mm.exeFile = files.get(layout.exePath) ?? null;
   return mm;
 }

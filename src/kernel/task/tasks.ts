@@ -87,6 +87,13 @@ export class TaskTable implements TaskLookup {
     void p;
   }
 
+  /** do_exit(): this task alone exits (exit(2), or a thread's end); its group goes on. */
+  exit(p: Process): void {
+    if (p.exited) return;
+    p.exited = true;
+    this.leaveMm(p, p.mm);
+  }
+
   /** do_group_exit(): every task of `p`'s thread group exits. */
   exitGroup(p: Process): void {
     for (const q of [p, ...this.threadsOf(p)]) {
