@@ -6,6 +6,7 @@
 
 import { spawn } from "node:child_process";
 import {
+  chmodSync,
   closeSync,
   existsSync,
   mkdtempSync,
