@@ -9,6 +9,7 @@ import { EngineUnavailableError } from "../report/engines.js";
 import { InputError } from "../report/files.js";
 import { conformCommand } from "./conform.js";
 import { demoJson, demoStatus, formatDemo, REFERENCE, runDemo } from "./demo.js";
+import { conformExecCommand, registerExecMaps } from "./exec-maps.js";
 import { registerImpact } from "./impact.js";
 import { registerRecord } from "./record.js";
 import { registerReplay } from "./replay.js";
@@ -87,7 +88,12 @@ Start with \`aspace demo\`.`,
     .option("--ops <k>", "ops per program", positiveInt("--ops", 8192), 40)
     .option("--whole", "let programs act on the whole address space, not only an arena")
     .option("--json", "print exactly one JSON object: the report")
-    .action(async (o: { programs: number; seed?: number; ops: number; whole?: boolean; json?: boolean }) => {
+    .option("--exec [bin...]", "instead: compare the layout right after execve of real binaries (default /bin/true, ls, python3, node)")
+    .action(async (o: { programs: number; seed?: number; ops: number; whole?: boolean; json?: boolean; exec?: true | string[] }) => {
+      if (o.exec !== undefined) {
+        status = conformExecCommand(o.exec === true ? [] : o.exec, { json: o.json === true });
+        return;
+      }
       status = await conformCommand({
         programs: o.programs,
         seed: o.seed ?? randomInt(1, 2 ** 31 - 1),
@@ -158,6 +164,9 @@ Start with \`aspace demo\`.`,
     status = n;
   });
   registerRecord(program, (n) => {
+    status = n;
+  });
+  registerExecMaps(program, (n) => {
     status = n;
   });
   return program;

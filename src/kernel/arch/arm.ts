@@ -4,7 +4,7 @@
 // arch/arm/kernel/process.c arch_setup_additional_pages(): one get_unmapped_area() for
 // [sigpage] (one page) with the vdso ([vvar] data store, then [vdso] text) right above it.
 // [vectors] (0xffff0000, CONFIG_KUSER_HELPERS) is the gate VMA: printed in maps, not in the
-// tree, like x86's [vsyscall].
+// tree, like x86's [vsyscall] (procfs/maps.ts ARM_VECTORS_LINE).
 //
 // Approximation: the kernel picks the sigpage hint at random within 1 MiB above the stack
 // (sigpage_addr(), random even with ASLR off); the model takes the first candidate.
@@ -35,8 +35,6 @@ export const ARM_VDSO: SystemMappingSpec = {
   pages: 1,
   flags: VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC,
 };
-/** The gate VMA's maps line (kuser helpers; not a VMA). */
-export const ARM_VECTORS_LINE = "ffff0000-ffff1000 r-xp 00000000 00:00 0                                  [vectors]";
 
 export const ARM: ArchSpec = {
   arch: "arm",

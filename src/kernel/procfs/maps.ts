@@ -69,13 +69,33 @@ export function mapsLine(mm: Mm, v: Vma): string {
   });
 }
 
-/** The whole /proc/PID/maps text (with `[vsyscall]` unless the config has none). */
+/**
+ * The gate VMA of 32-bit arm (CONFIG_KUSER_HELPERS): `[vectors]` at 0xffff0000, printed
+ * after every VMA like x86_64's `[vsyscall]` (modeled, not verified).
+ */
+export const ARM_VECTORS_LINE = formatMapsLine({
+  start: 0xffff0000,
+  end: 0xffff1000,
+  perms: "r-xp",
+  offset: 0,
+  dev: "00:00",
+  ino: 0,
+  name: "[vectors]",
+});
+
+/**
+ * The whole /proc/PID/maps text, with the architecture's gate VMA last (x86_64
+ * `[vsyscall]`, arm `[vectors]`, none on arm64/riscv64) unless `vsyscall: false`.
+ */
 export function procMaps(mm: Mm, opts: { vsyscall?: boolean } = {}): string {
   const out: string[] = [];
   mm.tree.forEach((v) => {
     out.push(mapsLine(mm, v));
   });
-  if (opts.vsyscall ?? true) out.push(VSYSCALL_LINE);
+  if (opts.vsyscall ?? true) {
+    if (mm.arch === "x86_64") out.push(VSYSCALL_LINE);
+    else if (mm.arch === "arm") out.push(ARM_VECTORS_LINE);
+  }
   return out.length ? `${out.join("\n")}\n` : "";
 }
 
