@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POLICIES, policyByName } from "../src/kernel/policy/index.js";
 import { hostResolver } from "../src/oracle/host-files.js";
+import { criuEngineScenarios } from "../src/scenarios/criu-engine.js";
 import { runStudy, type StudyReport } from "../src/scenarios/study.js";
 import { runLog } from "../src/trace/impact.js";
 
@@ -79,6 +80,26 @@ describe("the study's target (issue 4)", () => {
     for (const s of study.subjects) {
       expect(result(s.name, "sysmap+bootparam").status, s.name).toBe(result(s.name, "sysmap").status);
     }
+  });
+});
+
+describe("CRIU's restore by the checkpoint engine, from the recorded image directory", () => {
+  let engine: StudyReport;
+  beforeAll(async () => {
+    engine = await runStudy({ policies: POLICIES, resolver: hostResolver(), scenarios: criuEngineScenarios(TRACES) }, policyByName("none"));
+  }, 120_000);
+  const of = (s: string, p: string) => engine.results.find((x) => x.subject === s && x.policy === p);
+
+  it("restores under none, as criu restore did on the reference machine (criu-restore.md §1a)", () => {
+    expect(engine.subjects.map((s) => s.name)).toEqual(["criu-engine-auto", "criu-engine-proxy", "criu-engine-park"]);
+    for (const s of engine.subjects) expect(of(s.name, "none")?.status, s.name).toBe("ok");
+  });
+
+  it("fails under sysmap where criu-restore.md §3g says: unmap_old_vmas (EPERM), or the park path's first mremap", () => {
+    expect(of("criu-engine-auto", "sysmap")?.first_failure).toMatchObject({ result: "-1 EPERM", kind: "vdso" });
+    expect(of("criu-engine-auto", "sysmap")?.first_failure?.step).toMatch(/unmap_old_vmas/);
+    expect(of("criu-engine-park", "sysmap")?.first_failure?.call).toMatch(/^mremap\(/);
+    expect(of("criu-engine-park", "sysmap")?.first_failure?.result).toBe("-1 EPERM");
   });
 });
 

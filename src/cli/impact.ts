@@ -8,24 +8,21 @@ import pc from "picocolors";
 import { POLICIES, policyByName } from "../kernel/policy/index.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
 import { InputError } from "../report/files.js";
-import { SCENARIOS, scenarioByName, UnknownScenarioError } from "../scenarios/index.js";
+import { criuEngineScenarios } from "../scenarios/criu-engine.js";
+import { SCENARIOS, UnknownScenarioError } from "../scenarios/index.js";
 import { impactsOf } from "../scenarios/study.js";
 import { groupByKind, type PolicyImpact, runLog, runScenario, type SubjectRun } from "../trace/impact.js";
 import { NotAStraceLogError } from "../trace/replay/index.js";
-import { hostFiles, parsePolicies } from "./study.js";
+import { DEFAULT_CORPUS, hostFiles, parsePolicies } from "./study.js";
 
 const SHOWN_PER_KIND = 5;
 
 async function runsOf(subject: string, policies: readonly SealPolicy[]): Promise<SubjectRun[]> {
   const resolver = hostFiles();
   if (subject.startsWith("scenario:")) {
-    let s: (typeof SCENARIOS)[number];
-    try {
-      s = scenarioByName(subject.slice("scenario:".length));
-    } catch (e) {
-      if (e instanceof UnknownScenarioError) throw new InputError(e.message, subject);
-      throw e;
-    }
+    const name = subject.slice("scenario:".length);
+    const s = SCENARIOS.find((x) => x.name === name) ?? criuEngineScenarios(DEFAULT_CORPUS).find((x) => x.name === name);
+    if (s === undefined) throw new InputError(new UnknownScenarioError(name).message, subject);
     return policies.map((p) => runScenario(s, p, resolver));
   }
   if (!existsSync(subject)) throw new InputError("no such file", subject);

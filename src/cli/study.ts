@@ -11,6 +11,8 @@ import type { Resolver } from "../kernel/fs/vfs.js";
 import { POLICIES, policyByName, UnknownPolicyError } from "../kernel/policy/index.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
 import { hostResolver } from "../oracle/host-files.js";
+import { criuEngineScenarios } from "../scenarios/criu-engine.js";
+import { SCENARIOS } from "../scenarios/index.js";
 import { REFERENCE_LAYOUT_NOTE } from "../scenarios/process.js";
 import { runStudy, type StudyReport, type StudyResult } from "../scenarios/study.js";
 import { type FirstFailure, runLog } from "../trace/impact.js";
@@ -142,6 +144,7 @@ export function registerStudy(program: Command, setStatus: (n: number) => void):
           {
             policies: o.policies,
             resolver: hostFiles(),
+            scenarios: [...SCENARIOS, ...criuEngineScenarios(o.corpus)],
             logs: logs ?? [],
             runLog,
             onProgress: (done, total, label) => {
