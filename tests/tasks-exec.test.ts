@@ -61,6 +61,18 @@ describe("spawnExec and execve", () => {
     expect(k.maps(c)).toContain("300000000-300001000");
   });
 
+  it("vfork then execve in the child: the child gets a new mm, the parent keeps its own intact", () => {
+    const k = new Kernel({ resolver: hostResolver() });
+    const p = spawn(k);
+    k.syscall(p.pid, "mmap", [SCRATCH, 4096, 3, 0x32, -1, 0]);
+    k.writeMemory(p.pid, SCRATCH, Uint8Array.of(9));
+    const c = k.vfork(p.pid);
+    expect(k.execve(c, TRUE, [TRUE], ENV)).toEqual({ ret: 0n });
+    expect(k.process(c).mm).not.toBe(k.process(p.pid).mm);
+    expect(k.readMemory(p.pid, SCRATCH, 1)?.[0]).toBe(9);
+    expect(k.maps(c)).not.toContain("300000000-");
+  });
+
   it("a thread's execve: it continues as the leader's pid", () => {
     const k = new Kernel({ resolver: hostResolver() });
     const p = spawn(k);
