@@ -15,6 +15,7 @@ import { procStat } from "./procfs/stat.js";
 import { SYSCALLS } from "./syscalls.js";
 import { FORK_FLAGS, VFORK_FLAGS } from "./task/clone.js";
 import { type Layout, legacyBaseFor, mmapBaseFor, mmFromLayout } from "./task/layout.js";
+import { type MmfdSpec, mmfdCreate, mmfdSyscall, processVmExec, type VmExecOp, type VmExecResult } from "./task/mmfd.js";
 import { SAVED_AUXV_BYTES } from "./task/prctl.js";
 import type { Process } from "./task/process.js";
 import { type ProcMemResult, procMemAccess } from "./task/remote.js";
@@ -276,5 +277,22 @@ export class Kernel {
    */
   procMemWrite(pid: number, targetPid: number, addr: number | bigint, bytes: Uint8Array): ProcMemResult {
     return procMemAccess(this.process(pid), this.process(targetPid), addr, bytes.length, bytes);
+  }
+
+  /** PROPOSED, MODELED (task/mmfd.ts): an mm handle for a new empty or an existing address space, as an fd of `pid`. */
+  mmfdCreate(pid: number, spec: MmfdSpec): SysResult {
+    const r = mmfdCreate(this.process(pid), spec);
+    return r < 0 ? { errno: -r, name: errnoName(-r) } : { ret: BigInt(r) };
+  }
+
+  /** PROPOSED, MODELED: an mm syscall (mmap, munmap, mprotect, mseal, ...) applied to the address space behind `mmfd`. */
+  mmfdSyscall(pid: number, mmfd: number, name: string, args: Array<number | bigint>): SysResult {
+    const r = mmfdSyscall(this.process(pid), mmfd, name, args);
+    return r < 0 ? { errno: -r, name: errnoName(-r) } : { ret: BigInt(r) };
+  }
+
+  /** PROPOSED, MODELED: process_vm_exec(mmfd, program): run it in that address space until the first error or fault. */
+  processVmExec(pid: number, mmfd: number, program: VmExecOp[]): VmExecResult | { errno: number; name: string } {
+    return processVmExec(this.process(pid), mmfd, program);
   }
 }
