@@ -16,6 +16,8 @@ import type { Rlimits } from "../mm/rlimits.js";
 /** What a task can find about other tasks (find_task_by_vpid and the fork/exit paths). */
 export interface TaskLookup {
   lookup(pid: number): Process | null;
+  /** Live tasks of thread group `tgid` (/proc/PID/stat num_threads); absent: 1. */
+  threadCount?(tgid: number): number;
 }
 
 export class Process {

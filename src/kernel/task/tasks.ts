@@ -76,6 +76,13 @@ export class TaskTable implements TaskLookup {
     return child.pid;
   }
 
+  /** Live tasks of thread group `tgid`. */
+  threadCount(tgid: number): number {
+    let n = 0;
+    for (const p of this.procs.values()) if (!p.exited && p.tgid === tgid) n++;
+    return n;
+  }
+
   /** The other live tasks of `p`'s thread group. */
   threadsOf(p: Process): Process[] {
     return this.live().filter((q) => q.tgid === p.tgid && q !== p);
