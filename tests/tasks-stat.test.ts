@@ -64,4 +64,14 @@ describe("/proc/PID/stat", () => {
     expect(layoutFields(k.process(c))).toEqual(layoutFields(p));
     expect(fields(k.stat(c))[3]).toBe(String(p.pid));
   });
+
+  it("num_threads (field 20) counts the live tasks of the thread group (from source: get_nr_threads)", () => {
+    const q = k.spawnExec(TRUE, ARGV, ENV) as Process;
+    expect(fields(k.stat(q.pid))[19]).toBe("1");
+    const t = k.clone(q.pid, 0x100 | 0x800 | 0x10000);
+    expect(fields(k.stat(q.pid))[19]).toBe("2");
+    expect(fields(k.stat(t))[19]).toBe("2");
+    k.exit(t);
+    expect(fields(k.stat(q.pid))[19]).toBe("1");
+  });
 });

@@ -49,8 +49,7 @@ export function procStat(p: Process): string {
     else if (n === 5 || n === 6) out.push(String(p.tgid));
     else if (n === 18)
       out.push("20"); // priority of a nice-0 task
-    else if (n === 20)
-      out.push("1"); // num_threads: not tracked per group here
+    else if (n === 20) out.push(String(p.tasks.threadCount?.(p.tgid) ?? 1));
     else if (n === 25) out.push(RLIM_INFINITY);
     else if (n === 38)
       out.push("17"); // exit_signal SIGCHLD
