@@ -4,8 +4,8 @@
 // another (images-loop was dumped from /tmp/ct/loop; the binary now sits beside it).
 // The model keeps seeing the recorded path, as the restored process's maps show it.
 
-import { closeSync, openSync, readSync, statSync } from "node:fs";
 import type { FileFacts, Resolver } from "../kernel/fs/vfs.js";
+import { hostResolver } from "../oracle/host-files.js";
 
 export type PathMap = Array<[from: string, to: string]>;
 
@@ -28,48 +28,16 @@ export function hostPath(path: string, map: PathMap): string {
   return best === null ? path : best[1] + path.slice(best[0].length);
 }
 
-/** The device number as /proc/PID/maps prints it ("fe:00"). */
-function devString(dev: number): string {
-  const major = (dev >>> 8) & 0xfff;
-  const minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
-  return `${major.toString(16).padStart(2, "0")}:${minor.toString(16).padStart(2, "0")}`;
-}
-
-export function hostFileFacts(real: string): FileFacts | null {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(real);
-  } catch {
-    return null;
-  }
-  return {
-    dev: devString(Number(st.dev)),
-    ino: Number(st.ino),
-    size: Number(st.size),
-    regular: st.isFile(),
-    mode: Number(st.mode),
-    uid: Number(st.uid),
-    gid: Number(st.gid),
-    zeroDevice: st.isCharacterDevice() && Number(st.rdev) === 0x105,
-    read: (offset: number, length: number) => {
-      const out = new Uint8Array(Math.max(0, Math.min(length, Number(st.size) - offset)));
-      const fd = openSync(real, "r");
-      try {
-        let got = 0;
-        while (got < out.length) {
-          const n = readSync(fd, out, got, out.length - got, offset + got);
-          if (n === 0) break;
-          got += n;
-        }
-      } finally {
-        closeSync(fd);
-      }
-      return out;
-    },
-  };
-}
-
-/** A Resolver over this machine's files, recorded paths rewritten by `map`. */
+/**
+ * A Resolver over this machine's files (hostResolver of src/oracle/host-files.ts), recorded
+ * paths rewritten by `map`. A rewritten file keeps its recorded path in the model.
+ */
 export function hostFileResolver(map: PathMap = []): Resolver {
-  return (path: string) => hostFileFacts(hostPath(path, map));
+  const host = hostResolver();
+  return (path: string): FileFacts | null => {
+    const real = hostPath(path, map);
+    const f = host(real);
+    if (f !== null && real !== path) (f as { path?: string }).path = path;
+    return f;
+  };
 }
