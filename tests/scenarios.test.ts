@@ -67,6 +67,38 @@ describe("the CRIU restore scenario is the recorded one", () => {
   });
 });
 
+describe("under none the CRIU scenario gets the recorded results", () => {
+  it("from ARCH_MAP_VDSO to the final munmap, each address-space call returns what it returned on the reference machine", () => {
+    // The trace's calls and results (`sys_NAME(...)` then `sys_NAME -> RET`) after
+    // unmap_old_vmas, without the thread/creds calls the scenario does not make.
+    const lines = readFileSync(CRIU_TRACE, "utf8").split("\n");
+    const start = lines.findIndex((l) => l.includes("sys_arch_prctl(option: 0x2003"));
+    const recorded: Array<[string, number, string]> = [];
+    for (let i = start; i < lines.length; i++) {
+      const m = /sys_(\w+)\((\w+: (0x[0-9a-f]+|\d+))?/.exec(lines[i] as string);
+      if (m === null || (lines[i] as string).includes("->")) continue;
+      const name = m[1] as string;
+      const first = Number(BigInt(m[3] ?? "0"));
+      if (!["arch_prctl", "prctl", "mmap", "munmap", "mremap", "mprotect", "madvise"].includes(name)) continue;
+      if ((name === "arch_prctl" && first !== 0x2003) || (name === "prctl" && first !== 0x29 && first !== 0x23)) continue;
+      const ret = /-> (0x[0-9a-f]+|-?\d+)/.exec(lines.slice(i + 1).find((l) => l.includes(`sys_${name} ->`)) ?? "");
+      recorded.push([name, first, `0x${BigInt(ret?.[1] ?? "-1").toString(16)}`]);
+    }
+    const none = runScenario(CRIU_RESTORE, policyByName("none"), resolver);
+    const b9 = none.calls.findIndex((c) => c.step.startsWith("B9"));
+    const modeled = none.calls
+      .slice(b9)
+      .filter((c) => c.name !== "close")
+      .map((c): [string, number, string] => [
+        c.name,
+        Number(BigInt(c.call.slice(c.name.length + 1).split(",")[0] as string)),
+        "ret" in c.result ? `0x${c.result.ret.toString(16)}` : JSON.stringify(c.result),
+      ]);
+    expect(recorded.length).toBe(40);
+    expect(modeled).toEqual(recorded);
+  });
+});
+
 describe("sysmap (§3: x86_64 creates [vdso], [vvar], [vvar_vclock] sealed; §2.2: EPERM)", () => {
   for (const s of [CRIU_RESTORE, CRIU_RESTORE_PROXY]) {
     it(`${s.name} fails at the restorer's first unmap of its own vdso, with EPERM`, () => {

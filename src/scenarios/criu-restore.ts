@@ -105,6 +105,96 @@ const RESTORER_FAILS =
 
 export type CriuVariant = "remap" | "proxy" | "park";
 
+const PR_SET_MM = 35;
+const PR_SET_MM_MAP = 14;
+const PRCTL_MM_MAP_SIZE = 104;
+/** Where the restorer's task args hold struct prctl_mm_map (the trace's arg3) and the auxv. */
+const MM_MAP_AT = 0x24fc0;
+const AUXV_AT = 0x25100;
+
+/** mm-13837.img (criu42-mm-img-decoded.json): start_code … env_end, in struct order. */
+export const IMAGE_MM = [
+  0x55e0dc2c3000n, // start_code
+  0x55e0dc2c32e5n, // end_code
+  0x55e0dc2c5dd0n, // start_data
+  0x55e0dc2c6048n, // end_data
+  0x55e1101b0000n, // start_brk
+  0x55e1101d1000n, // brk
+  0x7ffe123f5dd0n, // start_stack
+  0x7ffe123f7a23n, // arg_start
+  0x7ffe123f7a2an, // arg_end
+  0x7ffe123f7a2an, // env_start
+  0x7ffe123f7ff1n, // env_end
+] as const;
+
+/** mm_saved_auxv of the image, as (type, value) pairs; AT_NULL ends it. */
+export const IMAGE_AUXV: readonly bigint[] = [
+  33n,
+  140640862195712n,
+  51n,
+  3376n,
+  16n,
+  395049983n,
+  6n,
+  4096n,
+  17n,
+  100n,
+  3n,
+  94424254914624n,
+  4n,
+  56n,
+  5n,
+  13n,
+  7n,
+  140640862203904n,
+  8n,
+  0n,
+  9n,
+  94424254918832n,
+  11n,
+  0n,
+  12n,
+  0n,
+  13n,
+  0n,
+  14n,
+  0n,
+  23n,
+  0n,
+  25n,
+  140729204564121n,
+  26n,
+  2n,
+  31n,
+  140729204572145n,
+  15n,
+  140729204564137n,
+  27n,
+  28n,
+  28n,
+  32n,
+  0n,
+  0n,
+];
+
+function auxvBytes(): Uint8Array {
+  const b = new Uint8Array(IMAGE_AUXV.length * 8);
+  const dv = new DataView(b.buffer);
+  IMAGE_AUXV.forEach((w, i) => dv.setBigUint64(i * 8, w, true));
+  return b;
+}
+
+/** struct prctl_mm_map (include/uapi/linux/prctl.h): 11 u64, auxv pointer, auxv_size, exe_fd. */
+function prctlMmMap(auxv: number, exeFd: number): Uint8Array {
+  const b = new Uint8Array(PRCTL_MM_MAP_SIZE);
+  const dv = new DataView(b.buffer);
+  IMAGE_MM.forEach((w, i) => dv.setBigUint64(i * 8, w, true));
+  dv.setBigUint64(88, BigInt(auxv), true);
+  dv.setUint32(96, IMAGE_AUXV.length * 8, true);
+  dv.setUint32(100, exeFd, true);
+  return b;
+}
+
 /** Where criu's own system mappings are, read from /proc/self/maps as criu does (vdso.c). */
 function ownSystemMappings(kernel: Kernel, pid: number): Record<string, { start: number; len: number }> {
   const out: Record<string, { start: number; len: number }> = {};
@@ -243,6 +333,19 @@ function restore(kernel: Kernel, ctx: ScenarioContext, variant: CriuVariant): Ca
       p.call("mprotect", [a, l, prot], { step: `B14 drop the temporary PROT_WRITE at 0x${a.toString(16)}`, reaction: RESTORER_FAILS });
     }
     p.call("madvise", [OLD_VVAR, 0x6000, MADV_DONTDUMP], { step: "B15 madvise bits of the vvar VMA (DONTDUMP)", reaction: RESTORER_FAILS });
+    // B16 PR_SET_NAME is not an address-space call. B17: PR_SET_MM_MAP with the image's mm
+    // fields, its saved auxv and the dumped exe as exe_fd, from the restorer's task args.
+    const exe = kernel.open(pid, IMAGE_FILES.loop, 0);
+    if ("errno" in exe) throw new Error(`criu scenario: open(${IMAGE_FILES.loop}) failed in the model: ${exe.name}`);
+    const exeFd = Number(exe.ret);
+    if (!kernel.writeMemory(pid, MM_MAP_AT, prctlMmMap(AUXV_AT, exeFd)) || !kernel.writeMemory(pid, AUXV_AT, auxvBytes())) {
+      throw new Error("criu scenario: the restorer's task args are not writable in the model");
+    }
+    p.call("prctl", [PR_SET_MM, PR_SET_MM_MAP, MM_MAP_AT, PRCTL_MM_MAP_SIZE, 0], {
+      step: "B17 PR_SET_MM_MAP: the image's mm fields, saved auxv and exe_fd",
+      reaction: RESTORER_FAILS,
+    });
+    p.call("close", [exeFd], { step: "B17 close the exe fd" });
     p.call("munmap", [0x2a000, 0x5000], { step: "B20 free the task args", reaction: RESTORER_FAILS });
     // After rt_sigreturn criu (ptrace) injects the final munmap: all of the bootstrap, or
     // all but the parked runtime vdso when the proxy keeps it.
