@@ -20,6 +20,7 @@
 // execmaps --arch-prctl: a probe of arch_prctl(ARCH_MAP_VDSO_*) in this (static, no-ASLR
 // re-executed) process: unmaps [vvar], [vvar_vclock] and [vdso], then maps each image kind
 // twice and prints `<call> <ret or -errno>` lines and the special mappings after each call.
+// execmaps --vsyscall: munmap/mprotect/mremap/madvise/mseal/mlock/msync of [vsyscall].
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -152,7 +153,28 @@ static int arch_prctl_probe(void) {
   return 0;
 }
 
+// execmaps --vsyscall: what munmap, mprotect, mremap, madvise and mseal say about the
+// [vsyscall] page (the gate VMA, not in the VMA tree): `<call> <ret or -errno>` lines.
+static int vsyscall_probe(void) {
+  const unsigned long v = 0xffffffffff600000UL;
+  long r;
+#define SHOW(name, call)                                         \
+  r = (call);                                                    \
+  printf("%s %ld\n", name, r < 0 ? -(long)errno : r);
+  SHOW("munmap", syscall(SYS_munmap, v, 4096));
+  SHOW("mprotect", syscall(SYS_mprotect, v, 4096, 1));
+  SHOW("mremap", syscall(SYS_mremap, v, 4096, 8192, 1, 0));
+  SHOW("madvise", syscall(SYS_madvise, v, 4096, 4));
+  SHOW("mseal", syscall(462, v, 4096, 0));
+  SHOW("mlock", syscall(SYS_mlock, v, 4096));
+  SHOW("msync", syscall(SYS_msync, v, 4096, 4));
+#undef SHOW
+  fflush(stdout);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--vsyscall") == 0) return vsyscall_probe();
   if (argc == 2 && strcmp(argv[1], "--arch-prctl") == 0) {
     int pers = personality(0xffffffff);
     if (!(pers & ADDR_NO_RANDOMIZE)) {
