@@ -381,12 +381,25 @@ static void c_fork(const char *n) {
   mlock(a + 8 * PAGE, 2 * PAGE);
   mprotect(a + 10 * PAGE, 2 * PAGE, PROT_READ);
   syscall(462, a + 10 * PAGE, 2 * PAGE, 0);
+  // F: shared anonymous, written; G: a private mapping of a 2-page file, read.
+  mmap(a + 12 * PAGE, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  a[12 * PAGE] = 0x44;
+  a[13 * PAGE] = 0x44;
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/aspace-probe-fork-%d", (int)getpid());
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+  unlink(path);
+  if (ftruncate(fd, 2 * PAGE) != 0) return;
+  mmap(a + 14 * PAGE, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  out("BYTE fork_parent %lu %d\n", 14 * PAGE, a[14 * PAGE] + a[15 * PAGE]);
   print_smaps("fork_parent");
   pid_t c = fork();
   if (c == 0) {
     print_smaps("fork_child");
     out("BYTE fork_child 0 %d\n", a[0]);
     out("BYTE fork_child %lu %d\n", 6 * PAGE, a[6 * PAGE]);
+    print_smaps("fork_child_before_reads");
+    out("BYTE fork_child %lu %d\n", 12 * PAGE, a[12 * PAGE]);
     out("R %s %ld\n", "fork_child_munmap_sealed", munmap(a + 10 * PAGE, 2 * PAGE) == 0 ? 0L : (long)-errno);
     void *r = mmap(a + 4 * PAGE, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     out("R %s %ld\n", "fork_child_mmap_hole", r == MAP_FAILED ? (long)-errno : 0L);

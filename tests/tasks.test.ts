@@ -16,7 +16,7 @@ const MADV_WIPEONFORK = 18;
 
 /** The probe's fork case on the model: same calls, same order. */
 function forkOnModel() {
-  const k = new Kernel();
+  const k = new Kernel({ resolver: (path) => (path === "/tmp/forkfile" ? { dev: "fe:00", ino: 77, size: 0 } : null) });
   const parent = k.spawnEmpty().pid;
   const ok = (r: ReturnType<Kernel["syscall"]>) => expect(r).not.toHaveProperty("errno");
   ok(k.syscall(parent, "mmap", [ARENA, 12 * PAGE, RW, ANON_FIXED, -1, 0]));
@@ -26,6 +26,13 @@ function forkOnModel() {
   ok(k.syscall(parent, "mlock", [ARENA + 8 * PAGE, 2 * PAGE]));
   ok(k.syscall(parent, "mprotect", [ARENA + 10 * PAGE, 2 * PAGE, 1]));
   ok(k.syscall(parent, "mseal", [ARENA + 10 * PAGE, 2 * PAGE, 0]));
+  ok(k.syscall(parent, "mmap", [ARENA + 12 * PAGE, 2 * PAGE, RW, 0x01 | 0x20 | 0x10, -1, 0]));
+  expect(k.writeMemory(parent, ARENA + 12 * PAGE, Uint8Array.of(0x44))).toBe(true);
+  expect(k.writeMemory(parent, ARENA + 13 * PAGE, Uint8Array.of(0x44))).toBe(true);
+  const fd = Number((k.open(parent, "/tmp/forkfile", 2, 2 * PAGE) as { ret: bigint }).ret);
+  ok(k.syscall(parent, "mmap", [ARENA + 14 * PAGE, 2 * PAGE, 1, 0x02 | 0x10, fd, 0]));
+  const f = k.readMemory(parent, ARENA + 14 * PAGE, 2 * PAGE) as Uint8Array;
+  expect(f[0] + f[PAGE]).toBe(0);
   return { k, parent };
 }
 
@@ -36,8 +43,8 @@ describe("fork (dup_mmap) against the live kernel", () => {
   const live = runProbe("fork");
 
   it("the probe reported the arena (so the comparisons below are not empty)", () => {
-    expect(live.smaps.get("fork_parent")).toHaveLength(5);
-    expect(live.smaps.get("fork_child")).toHaveLength(4);
+    expect(live.smaps.get("fork_parent")).toHaveLength(7);
+    expect(live.smaps.get("fork_child")).toHaveLength(6);
   });
 
   it("the parent's arena before fork is the same", () => {
@@ -52,11 +59,16 @@ describe("fork (dup_mmap) against the live kernel", () => {
     expect(digestSmaps(k.smaps(child), lo, hi)).toEqual(live.smaps.get("fork_child"));
     expect(k.readMemory(child, ARENA, 1)?.[0]).toBe(live.bytes.get("fork_child 0"));
     expect(k.readMemory(child, ARENA + 6 * PAGE, 1)?.[0]).toBe(live.bytes.get(`fork_child ${6 * PAGE}`));
+    // Shared memory and the unwritten file mapping have no anon_vma: their page tables are
+    // not copied (vma_needs_copy), so the child starts with Rss 0 there.
+    expect(digestSmaps(k.smaps(child), lo, hi)).toEqual(live.smaps.get("fork_child_before_reads"));
+    expect(k.readMemory(child, ARENA + 12 * PAGE, 1)?.[0]).toBe(live.bytes.get(`fork_child ${12 * PAGE}`));
   });
 
   it("the child cannot unmap the inherited seal; fresh memory in the DONTCOPY hole does not merge with inherited memory", () => {
     const { k, parent } = forkOnModel();
     const child = k.fork(parent);
+    for (const off of [0, 6, 12]) k.readMemory(child, ARENA + off * PAGE, 1); // the probe's reads
     const unmap = k.syscall(child, "munmap", [ARENA + 10 * PAGE, 2 * PAGE]);
     expect("errno" in unmap ? -unmap.errno : 0).toBe(live.results.get("fork_child_munmap_sealed"));
     const m = k.syscall(child, "mmap", [ARENA + 4 * PAGE, 2 * PAGE, RW, ANON_FIXED, -1, 0]);
