@@ -1,7 +1,10 @@
 // execve of real binaries: the model's image right after execve (ASLR off) against the live
 // kernel's, as native/build/execmaps reports it (maps, VmFlags, /proc/PID/stat mm fields,
 // auxv). Every expected value comes from the live kernel in the same test run.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { FdTable } from "../src/kernel/fs/fdtable.js";
+import { sysMmap } from "../src/kernel/mm/mmap.js";
 import { compareExec, type ExecCase, modelExec } from "../src/oracle/conform-exec.js";
 import { execmapsAvailable, liveExec, parseExecmapsOutput } from "../src/oracle/exec-live.js";
 
@@ -77,4 +80,25 @@ describe("model-only facts checked against the same live run", () => {
     expect(files.size).toBe(2);
     expect(o.exe.inode.path).toBe("/usr/bin/true");
   });
+});
+
+describe("recorded traces (../shared/traces, setarch -R strace): brk and the first mmap after execve", () => {
+  // The traces ran with `env -i` and these four variables; brk(NULL) and the first
+  // anonymous mmap depend only on the image, which the model builds from the same files.
+  const TRACE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"];
+  for (const name of ["ls_la_root", "python3_pass", "perl_e1", "gcc_hello", "sh_echo_pipe_cat"]) {
+    it(name, () => {
+      const lines = readFileSync(`${import.meta.dirname}/../../shared/traces/${name}.strace`, "utf8").split("\n", 3);
+      const ex = /execve\("([^"]+)", \[(.*)\], .*\) = 0$/.exec(lines[0]);
+      const brk = /brk\(NULL\)\s+= (0x[0-9a-f]+)$/.exec(lines[1]);
+      const mm1 = /mmap\(NULL, (\d+), PROT_READ\|PROT_WRITE, MAP_PRIVATE\|MAP_ANONYMOUS, -1, 0\) = (0x[0-9a-f]+)$/.exec(lines[2]);
+      if (ex === null || brk === null || mm1 === null) throw new Error(`${name}: unexpected first lines`);
+      const argv = ex[2].split(", ").map((a) => JSON.parse(a) as string);
+      const o = modelExec({ path: ex[1], argv, envp: TRACE_ENV });
+      if (!o.ok) throw new Error(o.reason);
+      expect(`0x${o.mm.brk.toString(16)}`).toBe(brk[1]);
+      const addr = sysMmap(o.mm, new FdTable(), 0, Number(mm1[1]), 3, 0x22, -1, 0);
+      expect(`0x${addr.toString(16)}`).toBe(mm1[2]);
+    });
+  }
 });
