@@ -2,6 +2,8 @@
 // through the model, on a real trace repeated to about a million lines (target ≥ 200 k/s).
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { hostResolver } from "../oracle/host-files.js";
+import { bundleResolver } from "../trace/replay/bundle.js";
 import { Replayer } from "../trace/replay/replayer.js";
 import { StraceParser } from "../trace/strace/parser.js";
 
@@ -16,6 +18,9 @@ export type ReplayBench = {
   replay_lines_per_second: number;
   parse_seconds: number[];
   replay_seconds: number[];
+  /** The same by CPU time of this process (user + system): steadier on a shared, busy machine. */
+  parse_lines_per_cpu_second: number;
+  replay_lines_per_cpu_second: number;
   /** Memory syscalls modeled / matched in one replay of the trace (so the speed is of real work). */
   modeled_per_copy: number;
   matched_per_copy: number;
@@ -39,10 +44,17 @@ export function benchReplay(o: { trace?: string; targetLines?: number; runs?: nu
   const runs = o.runs ?? 3;
   const parseSeconds: number[] = [];
   const replaySeconds: number[] = [];
+  const parseCpu: number[] = [];
+  const replayCpu: number[] = [];
+  const cpuSeconds = (since: NodeJS.CpuUsage) => {
+    const u = process.cpuUsage(since);
+    return (u.user + u.system) / 1e6;
+  };
   let modeled = 0;
   let matched = 0;
   for (let run = 0; run < runs; run++) {
     let t0 = performance.now();
+    let c0 = process.cpuUsage();
     const p = new StraceParser();
     let sink = 0;
     for (let r = 0; r < repeats; r++) {
@@ -52,10 +64,14 @@ export function benchReplay(o: { trace?: string; targetLines?: number; runs?: nu
     }
     p.finish();
     parseSeconds.push((performance.now() - t0) / 1000);
+    parseCpu.push(cpuSeconds(c0));
     if (sink < 0) throw new Error("unreachable");
+    // One resolver for all copies, as for one long log (host files are stat'ed once).
+    const resolver = bundleResolver(null, hostResolver()).resolver;
     t0 = performance.now();
+    c0 = process.cpuUsage();
     for (let r = 0; r < repeats; r++) {
-      const rp = new Replayer({ policy: "none" }, trace);
+      const rp = new Replayer({ policy: "none", resolver }, trace);
       const parser = new StraceParser();
       let n = 0;
       for (const l of lines) {
@@ -68,6 +84,7 @@ export function benchReplay(o: { trace?: string; targetLines?: number; runs?: nu
       matched = rep.matched;
     }
     replaySeconds.push((performance.now() - t0) / 1000);
+    replayCpu.push(cpuSeconds(c0));
   }
   const total = lines.length * repeats;
   return {
@@ -79,6 +96,8 @@ export function benchReplay(o: { trace?: string; targetLines?: number; runs?: nu
     replay_lines_per_second: Math.round(total / median(replaySeconds)),
     parse_seconds: parseSeconds.map((s) => Math.round(s * 1000) / 1000),
     replay_seconds: replaySeconds.map((s) => Math.round(s * 1000) / 1000),
+    parse_lines_per_cpu_second: Math.round(total / median(parseCpu)),
+    replay_lines_per_cpu_second: Math.round(total / median(replayCpu)),
     modeled_per_copy: modeled,
     matched_per_copy: matched,
   };

@@ -106,7 +106,17 @@ export type FileSource = { path: string; source: "host" | "bundle" | "none"; why
  */
 export function bundleResolver(bundle: RecordBundle | null, host: Resolver): { resolver: Resolver; sources: Map<string, FileSource> } {
   const sources = new Map<string, FileSource>();
+  // Each path is looked up once: files do not change during a replay.
+  const memo = new Map<string, FileFacts | null>();
   const resolver: Resolver = (path) => {
+    let f = memo.get(path);
+    if (f === undefined) {
+      f = decide(path);
+      memo.set(path, f);
+    }
+    return f;
+  };
+  const decide = (path: string): FileFacts | null => {
     const h = host(path);
     const b = bundle?.files[path];
     if (b === undefined) {

@@ -78,6 +78,29 @@ export function isMemoryCall(name: string, argsText: string): boolean {
   return false;
 }
 
+/** Calls that change the fd table (besides any call returning a decorated fd). */
+const FD_CALLS = new Set([
+  "open",
+  "openat",
+  "openat2",
+  "creat",
+  "close",
+  "dup",
+  "dup2",
+  "dup3",
+  "fcntl",
+  "fcntl64",
+  "pipe",
+  "pipe2",
+  "socketpair",
+]);
+
+const RECENT = 8;
+
+function contextLine(n: number, text: string): string {
+  return `${n}: ${text.length > 160 ? `${text.slice(0, 160)}…` : text}`;
+}
+
 const PROCESS_CALLS = new Set(["execve", "execveat", "fork", "vfork", "clone", "clone3"]);
 
 /** A traced task: the model's pid for it, or why it is not modeled. */
@@ -174,7 +197,8 @@ export class Replayer {
   private readonly noteSet = new Set<string>();
   readonly report: ReplayReport;
   private pendingContext: Array<{ div: Divergence; want: number }> = [];
-  private readonly recent: string[] = [];
+  private readonly recent: string[] = new Array(RECENT);
+  private recentNext = 0;
   /** Where each file the model looked up came from (host, bundle, nowhere). */
   readonly fileSources: Map<string, FileSource>;
 
@@ -214,15 +238,27 @@ export class Replayer {
   /** Record a raw log line (for divergence context); call before `event()` for its events. */
   line(text: string, lineNo: number): void {
     this.report.lines = lineNo;
-    if (this.recent.length === 6) this.recent.shift();
-    this.recent.push(`${lineNo}: ${text.length > 160 ? `${text.slice(0, 160)}…` : text}`);
+    // A ring of the last lines, formatted only when a divergence asks for them.
+    this.recent[this.recentNext] = text;
+    this.recentNext = (this.recentNext + 1) % RECENT;
     if (this.pendingContext.length > 0) {
       for (const p of this.pendingContext) {
-        p.div.context.push(this.recent[this.recent.length - 1]);
+        p.div.context.push(contextLine(lineNo, text));
         p.want--;
       }
       this.pendingContext = this.pendingContext.filter((p) => p.want > 0);
     }
+  }
+
+  /** The last `n` lines read (up to and including `lineNo`), formatted for a divergence. */
+  private recentLines(n: number): string[] {
+    const out: string[] = [];
+    const last = this.report.lines;
+    for (let i = Math.min(n, RECENT, last) - 1; i >= 0; i--) {
+      const text = this.recent[(this.recentNext - 1 - i + RECENT) % RECENT];
+      if (text !== undefined) out.push(contextLine(last - i, text));
+    }
+    return out;
   }
 
   note(msg: string): void {
@@ -403,7 +439,7 @@ export class Replayer {
   private divergence(c: StraceCall, modelPid: number, predicted: string, adopted: boolean): void {
     this.report.divergence_count++;
     if (this.report.divergences.length >= (this.opts.maxDivergences ?? 5)) return;
-    const context = this.recent.slice(-4);
+    const context = this.recentLines(4);
     const div: Divergence = {
       pid: c.pid,
       line: c.line,
@@ -781,6 +817,7 @@ export class Replayer {
   // ---- file descriptors ---------------------------------------------------------------
 
   private fdCall(t: TraceTask, c: StraceCall): void {
+    if (!FD_CALLS.has(c.name) && (c.ret.kind !== "value" || c.ret.path === undefined)) return;
     const files = this.kernel.process(t.modelPid as number).files;
     const ret = c.ret;
     const retFd = ret.kind === "value" ? Number(ret.value) : -1;

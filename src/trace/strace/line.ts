@@ -42,7 +42,7 @@ function closingParen(s: string): number {
 function splitReturn(rest: string): { args: string; ret: string; duration?: number } | null {
   let body = rest;
   let duration: number | undefined;
-  const d = DURATION.exec(body);
+  const d = body.endsWith(">") ? DURATION.exec(body) : null;
   if (d !== null) {
     duration = Number(d[1]);
     body = body.slice(0, d.index);
@@ -57,7 +57,7 @@ function splitReturn(rest: string): { args: string; ret: string; duration?: numb
 /** Parse one line (without its newline). */
 export function parseLine(text: string): LineRecord {
   let s = text.endsWith("\r") ? text.slice(0, -1) : text;
-  if (s.trim() === "") return { kind: "skip" };
+  if (s.length === 0 || (s.charCodeAt(0) <= 32 && s.trim() === "")) return { kind: "skip" };
   let pid: number | null = null;
   // "[pid  1234] " (stderr output) or "1234 " (-o with -f).
   if (s.startsWith("[pid")) {
@@ -76,7 +76,8 @@ export function parseLine(text: string): LineRecord {
     }
   }
   let time: string | undefined;
-  const clock = CLOCK.exec(s);
+  const c0 = s.charCodeAt(0);
+  const clock = c0 >= 48 && c0 <= 57 ? CLOCK.exec(s) : null;
   if (clock !== null) {
     time = clock[1];
     s = s.slice(clock[0].length);

@@ -8,7 +8,8 @@ const ERROR = /^(-?\d+|\?) (E[A-Z0-9_]+) \((.*)\)$/;
 /** Parse a return text; null when it is not one strace would print. */
 export function parseRet(text: string): StraceRet | null {
   if (text === "?" || text.startsWith("? <")) return { kind: "unknown", text };
-  const e = ERROR.exec(text);
+  const c = text.charCodeAt(0);
+  const e = c === 45 || c === 63 ? ERROR.exec(text) : null;
   if (e !== null) return { kind: "error", value: e[1] === "?" ? null : BigInt(e[1]), errno: e[2], message: e[3] };
   // VALUE[<decoration>][ (comment)]
   let i = 0;
