@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -413,6 +414,51 @@ static void c_fork(const char *n) {
   (void)n;
 }
 
+// Guard markers across fork: an anonymous VMA (written), a private file VMA (never written)
+// and a WIPEONFORK VMA, each with a guard page. The child reads every page: -1 = SIGSEGV.
+static sigjmp_buf segv_jump;
+static void on_segv(int sig) {
+  (void)sig;
+  siglongjmp(segv_jump, 1);
+}
+static int read_or_fault(volatile char *p) {
+  if (sigsetjmp(segv_jump, 1)) return -1;
+  return *p;
+}
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+static void c_fork_guard(const char *n) {
+  (void)n;
+  char *a = (char *)ARENA;
+  mmap(a, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  for (int i = 0; i < 4; i++) a[i * PAGE] = 0x55;
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/aspace-probe-guard-%d", (int)getpid());
+  int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0644);
+  unlink(path);
+  if (ftruncate(fd, 2 * PAGE) != 0) return;
+  mmap(a + 8 * PAGE, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+  mmap(a + 12 * PAGE, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  a[12 * PAGE] = 0x66;
+  a[13 * PAGE] = 0x66;
+  madvise(a + 12 * PAGE, 2 * PAGE, MADV_WIPEONFORK);
+  out("R %s %d\n", "guard_anon", madvise(a + 1 * PAGE, PAGE, MADV_GUARD_INSTALL) ? -errno : 0);
+  out("R %s %d\n", "guard_file", madvise(a + 8 * PAGE, PAGE, MADV_GUARD_INSTALL) ? -errno : 0);
+  out("R %s %d\n", "guard_wipe", madvise(a + 12 * PAGE, PAGE, MADV_GUARD_INSTALL) ? -errno : 0);
+  print_smaps("guard_parent");
+  pid_t c = fork();
+  if (c == 0) {
+    signal(SIGSEGV, on_segv);
+    int pages[] = {0, 1, 2, 8, 9, 12, 13};
+    for (unsigned i = 0; i < sizeof pages / sizeof pages[0]; i++)
+      out("BYTE guard_child %lu %d\n", pages[i] * PAGE, read_or_fault(a + pages[i] * PAGE));
+    print_smaps("guard_child");
+    _exit(0);
+  }
+  waitpid(c, NULL, 0);
+}
+
 struct probe_case {
   const char *name;
   void (*fn)(const char *);
@@ -423,7 +469,7 @@ static const struct probe_case CASES[] = {
     {"map_ok", c_map_ok},           {"fields", c_fields},                   {"order", c_order},
     {"rlimit_data", c_rlimit_data}, {"auxv", c_auxv},                       {"root", c_root},
     {"nobody", c_nobody},           {"userns", c_userns},                   {"misc", c_misc},
-    {"fork", c_fork},               {"caps_root", c_caps_root},            {"caps_userns", c_caps_userns},
+    {"fork", c_fork},               {"fork_guard", c_fork_guard},               {"caps_root", c_caps_root},            {"caps_userns", c_caps_userns},
 };
 
 static void run(const struct probe_case *c) {

@@ -87,6 +87,35 @@ describe("fork (dup_mmap) against the live kernel", () => {
   });
 });
 
+describe("guard markers across fork (live)", () => {
+  const live = runProbe("fork_guard");
+  const MADV_GUARD_INSTALL = 102;
+
+  it("kept in anonymous and file VMAs (VM_MAYBE_GUARD forces the copy), gone with WIPEONFORK", () => {
+    const k = new Kernel({ resolver: (path) => (path === "/tmp/guardfile" ? { dev: "fe:00", ino: 78, size: 0 } : null) });
+    const p = k.spawnEmpty().pid;
+    const num = (r: ReturnType<Kernel["syscall"]>) => ("errno" in r ? -r.errno : 0);
+    k.syscall(p, "mmap", [ARENA, 4 * PAGE, RW, ANON_FIXED, -1, 0]);
+    for (let i = 0; i < 4; i++) k.writeMemory(p, ARENA + i * PAGE, Uint8Array.of(0x55));
+    const fd = Number((k.open(p, "/tmp/guardfile", 2, 2 * PAGE) as { ret: bigint }).ret);
+    k.syscall(p, "mmap", [ARENA + 8 * PAGE, 2 * PAGE, 1, 0x02 | 0x10, fd, 0]);
+    k.syscall(p, "mmap", [ARENA + 12 * PAGE, 2 * PAGE, RW, ANON_FIXED, -1, 0]);
+    k.writeMemory(p, ARENA + 12 * PAGE, Uint8Array.of(0x66));
+    k.writeMemory(p, ARENA + 13 * PAGE, Uint8Array.of(0x66));
+    k.syscall(p, "madvise", [ARENA + 12 * PAGE, 2 * PAGE, MADV_WIPEONFORK]);
+    expect(num(k.syscall(p, "madvise", [ARENA + PAGE, PAGE, MADV_GUARD_INSTALL]))).toBe(live.results.get("guard_anon"));
+    expect(num(k.syscall(p, "madvise", [ARENA + 8 * PAGE, PAGE, MADV_GUARD_INSTALL]))).toBe(live.results.get("guard_file"));
+    expect(num(k.syscall(p, "madvise", [ARENA + 12 * PAGE, PAGE, MADV_GUARD_INSTALL]))).toBe(live.results.get("guard_wipe"));
+    expect(digestSmaps(k.smaps(p), lo, hi)).toEqual(live.smaps.get("guard_parent"));
+    const c = k.fork(p);
+    for (const page of [0, 1, 2, 8, 9, 12, 13]) {
+      const b = k.readMemory(c, ARENA + page * PAGE, 1);
+      expect(b === null ? -1 : b[0]).toBe(live.bytes.get(`guard_child ${page * PAGE}`));
+    }
+    expect(digestSmaps(k.smaps(c), lo, hi)).toEqual(live.smaps.get("guard_child"));
+  });
+});
+
 describe("clone, vfork, exit (from source: kernel/fork.c copy_process, kernel/exit.c)", () => {
   it("CLONE_VM shares the address space: a mapping made by one task is seen by the other", () => {
     const k = new Kernel();
