@@ -12,7 +12,7 @@
 //   exec ok | exec errno N | exec signal N (killed or stopped by signal N after the point of
 //   no return) | exec exit N
 //   maps / <lines> / end
-//   vmflags / <start-hex> <mnemonics...> / end
+//   vmflags / <start-hex> rss=<kB> anon=<kB> <mnemonics...> / end
 //   stat / <name> <decimal> (start_code end_code start_stack start_data end_data start_brk
 //          arg_start arg_end env_start env_end) / end
 //   auxv / <type> <value-hex> / end
@@ -69,12 +69,14 @@ static char *slurp(const char *path, size_t *len) {
 static void print_vmflags(const char *smaps) {
   // Each entry starts with a maps line "start-end ..."; its VmFlags line ends it.
   const char *p = smaps;
-  unsigned long start = 0;
+  unsigned long start = 0, rss = 0, anon = 0;
   while (*p) {
     const char *eol = strchr(p, '\n');
     size_t n = eol ? (size_t)(eol - p) : strlen(p);
+    if (strncmp(p, "Rss:", 4) == 0) rss = strtoul(p + 4, NULL, 10);
+    if (strncmp(p, "Anonymous:", 10) == 0) anon = strtoul(p + 10, NULL, 10);
     if (strncmp(p, "VmFlags:", 8) == 0) {
-      printf("%lx%.*s\n", start, (int)(n - 8), p + 8);
+      printf("%lx rss=%lu anon=%lu%.*s\n", start, rss, anon, (int)(n - 8), p + 8);
     } else {
       char *end;
       unsigned long s = strtoul(p, &end, 16);

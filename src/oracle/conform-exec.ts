@@ -1,7 +1,7 @@
 // Model vs live kernel right after execve (ASLR off): the same file, argv, environment and
 // stack rlimit go to the model's execImage() (files read through the host resolver) and to
 // native/build/execmaps; /proc/PID/maps, every VMA's VmFlags, the mm fields of
-// /proc/PID/stat and the auxv are compared. Used by `aspace conform --exec` and
+// smaps Rss/Anonymous (the pages execve wrote), /proc/PID/stat and the auxv are compared. Used by `aspace conform --exec` and
 // `aspace exec-maps --live`.
 
 import { type ExecOutcome, execImage } from "../kernel/exec/execve.js";
@@ -12,7 +12,7 @@ import type { Mm } from "../kernel/mm/mm.js";
 import { DEFAULT_RLIMITS } from "../kernel/mm/rlimits.js";
 import { NONE } from "../kernel/policy/none.js";
 import type { Arch, SealPolicy } from "../kernel/policy/policy.js";
-import { procMaps, vmFlagNames } from "../kernel/procfs/maps.js";
+import { procMaps, smapsCounters, vmFlagNames } from "../kernel/procfs/maps.js";
 import { errnoName } from "../kernel/uapi/errno.js";
 import { type LiveExecResult, type LiveMmFields, liveExec } from "./exec-live.js";
 import { hostResolver } from "./host-files.js";
@@ -127,6 +127,11 @@ export function compareExec(c: ExecCase, opts: ModelExecOptions = {}): ExecCompa
     const got = vmFlagNames(v);
     if (want !== undefined && want.join(" ") !== got.join(" ")) {
       out.diffs.push(`VmFlags at ${hex(v.start * 4096)}: model '${got.join(" ")}', kernel '${want.join(" ")}'`);
+    }
+    const res = live.resident.get(v.start * 4096);
+    const c = smapsCounters(mm, v);
+    if (res !== undefined && (res.rssKb !== c.rssKb || res.anonKb !== c.anonKb)) {
+      out.diffs.push(`Rss/Anonymous at ${hex(v.start * 4096)}: model ${c.rssKb}/${c.anonKb} kB, kernel ${res.rssKb}/${res.anonKb} kB`);
     }
   });
   const mine = mmFields(mm);

@@ -1,6 +1,6 @@
 // Driver of native/build/execmaps: one execve on the live kernel with ASLR off, stopped
 // before its first instruction, reported as maps text, VmFlags per VMA, the mm fields of
-// /proc/PID/stat and the auxv (protocol in native/execmaps.c).
+// /proc/PID/stat, smaps Rss/Anonymous and the auxv (protocol in native/execmaps.c).
 
 import { execFileSync } from "node:child_process";
 import { accessSync, constants } from "node:fs";
@@ -33,6 +33,8 @@ export type LiveExecResult =
       maps: string;
       /** VMA start (bytes) → smaps VmFlags mnemonics. */
       vmflags: Map<number, string[]>;
+      /** VMA start (bytes) → smaps Rss and Anonymous, kB (the pages execve itself wrote). */
+      resident: Map<number, { rssKb: number; anonKb: number }>;
       stat: LiveMmFields;
       auxv: Array<[number, bigint]>;
     }
@@ -88,9 +90,19 @@ export function parseExecmapsOutput(out: string): LiveExecResult {
   };
   const maps = need("maps");
   const vmflags = new Map<number, string[]>();
+  const resident = new Map<number, { rssKb: number; anonKb: number }>();
   for (const l of need("vmflags")) {
-    const [start, ...flags] = l.trim().split(/\s+/);
-    vmflags.set(Number.parseInt(start, 16), flags);
+    const [start, ...rest] = l.trim().split(/\s+/);
+    const at = Number.parseInt(start, 16);
+    const flags: string[] = [];
+    const r = { rssKb: 0, anonKb: 0 };
+    for (const t of rest) {
+      if (t.startsWith("rss=")) r.rssKb = Number(t.slice(4));
+      else if (t.startsWith("anon=")) r.anonKb = Number(t.slice(5));
+      else flags.push(t);
+    }
+    vmflags.set(at, flags);
+    resident.set(at, r);
   }
   const stat: Record<string, number> = {};
   for (const l of need("stat")) {
@@ -101,7 +113,7 @@ export function parseExecmapsOutput(out: string): LiveExecResult {
     const [t, v] = l.split(" ");
     return [Number(t), BigInt(`0x${v}`)];
   });
-  return { ok: true, maps: maps.length ? `${maps.join("\n")}\n` : "", vmflags, stat: stat as unknown as LiveMmFields, auxv };
+  return { ok: true, maps: maps.length ? `${maps.join("\n")}\n` : "", vmflags, resident, stat: stat as unknown as LiveMmFields, auxv };
 }
 
 /** Run one execve on the live kernel (ASLR off) and report the new image. */
