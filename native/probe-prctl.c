@@ -459,6 +459,25 @@ static void c_fork_guard(const char *n) {
   waitpid(c, NULL, 0);
 }
 
+// Pieces of one VMA (split by mprotect, sharing one anon_vma) inherited by a fork child: made
+// equal again, do they merge in the child? In the parent?
+static void c_fork_remerge(const char *n) {
+  (void)n;
+  char *a = (char *)ARENA;
+  mmap(a, 4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  for (int i = 0; i < 4; i++) a[i * PAGE] = 1;
+  mprotect(a + PAGE, PAGE, PROT_READ);
+  pid_t c = fork();
+  if (c == 0) {
+    mprotect(a + PAGE, PAGE, PROT_READ | PROT_WRITE);
+    print_smaps("remerge_child");
+    _exit(0);
+  }
+  waitpid(c, NULL, 0);
+  mprotect(a + PAGE, PAGE, PROT_READ | PROT_WRITE);
+  print_smaps("remerge_parent");
+}
+
 struct probe_case {
   const char *name;
   void (*fn)(const char *);
@@ -469,7 +488,7 @@ static const struct probe_case CASES[] = {
     {"map_ok", c_map_ok},           {"fields", c_fields},                   {"order", c_order},
     {"rlimit_data", c_rlimit_data}, {"auxv", c_auxv},                       {"root", c_root},
     {"nobody", c_nobody},           {"userns", c_userns},                   {"misc", c_misc},
-    {"fork", c_fork},               {"fork_guard", c_fork_guard},               {"caps_root", c_caps_root},            {"caps_userns", c_caps_userns},
+    {"fork", c_fork},               {"fork_remerge", c_fork_remerge},               {"fork_guard", c_fork_guard},               {"caps_root", c_caps_root},            {"caps_userns", c_caps_userns},
 };
 
 static void run(const struct probe_case *c) {

@@ -116,6 +116,23 @@ describe("guard markers across fork (live)", () => {
   });
 });
 
+describe("merging after fork (live)", () => {
+  it("pieces of one VMA get separate anon_vmas in the child: made equal again they stay apart there, merge in the parent", () => {
+    const live = runProbe("fork_remerge");
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    k.syscall(p, "mmap", [ARENA, 4 * PAGE, RW, ANON_FIXED, -1, 0]);
+    for (let i = 0; i < 4; i++) k.writeMemory(p, ARENA + i * PAGE, Uint8Array.of(1));
+    k.syscall(p, "mprotect", [ARENA + PAGE, PAGE, 1]);
+    const c = k.fork(p);
+    k.syscall(c, "mprotect", [ARENA + PAGE, PAGE, RW]);
+    expect(digestSmaps(k.smaps(c), lo, hi)).toEqual(live.smaps.get("remerge_child"));
+    k.exit(c);
+    k.syscall(p, "mprotect", [ARENA + PAGE, PAGE, RW]);
+    expect(digestSmaps(k.smaps(p), lo, hi)).toEqual(live.smaps.get("remerge_parent"));
+  });
+});
+
 describe("clone, vfork, exit (from source: kernel/fork.c copy_process, kernel/exit.c)", () => {
   it("CLONE_VM shares the address space: a mapping made by one task is seen by the other", () => {
     const k = new Kernel();
