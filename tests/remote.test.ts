@@ -252,3 +252,62 @@ describe("remote access against the live kernel", () => {
     expect(s.k.maps(child)).toBe(s.k.maps(s.pid));
   });
 });
+
+describe("bad input never crashes the remote, memfd and shm calls", () => {
+  const NAMES = [
+    "memfd_create",
+    "fcntl",
+    "ftruncate",
+    "shmget",
+    "shmat",
+    "shmdt",
+    "shmctl",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_open",
+    "process_madvise",
+  ];
+  const interesting = (s: Sim, addr: number): Array<number | bigint> => [
+    0,
+    1,
+    3,
+    0xfff,
+    PAGE,
+    1024,
+    1025,
+    addr,
+    addr + 1,
+    addr + PAGE - 8,
+    0x7fffffffffffn,
+    (1n << 63n) - 1n,
+    1n << 63n,
+    (1n << 64n) - 1n,
+    (1n << 64n) - 4096n,
+    s.pid,
+    999999,
+    -10001,
+  ];
+
+  it("random arguments give a result or Unsupported, nothing else", () => {
+    const s = new Sim();
+    const child = s.k.fork(s.pid);
+    const addr = s.map(4 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+    s.write(addr, new Uint8Array(64).fill(0x41));
+    const vals = interesting(s, addr).concat([child]);
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const name = NAMES[rnd(NAMES.length)] as string;
+      const args = Array.from({ length: 6 }, () => vals[rnd(vals.length)] as number | bigint);
+      try {
+        const r = s.sys(name, ...args);
+        expect(Number.isInteger(r)).toBe(true);
+      } catch (e) {
+        if (!(e instanceof Error) || e.name !== "Unsupported") throw new Error(`${name}(${args.join(", ")}) threw ${String(e)}`);
+      }
+    }
+  });
+});
