@@ -7,12 +7,15 @@ import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { DEFAULT_SIZES, DEFAULT_TRACE, runBench, stageModel, stageVmas, writeBenchReport } from "../report/bench.js";
 import { EngineUnavailableError } from "../report/engines.js";
 import { InputError } from "../report/files.js";
+import { registerCheckpoint } from "./checkpoint.js";
 import { conformCommand } from "./conform.js";
 import { demoJson, demoStatus, formatDemo, REFERENCE, runDemo } from "./demo.js";
 import { conformExecCommand, registerExecMaps } from "./exec-maps.js";
 import { registerImpact } from "./impact.js";
+import { registerInspect } from "./inspect.js";
 import { registerRecord } from "./record.js";
 import { registerReplay } from "./replay.js";
+import { registerRestore } from "./restore.js";
 import { runOpsCommand } from "./run-ops.js";
 import { registerStudy } from "./study.js";
 
@@ -169,6 +172,12 @@ Start with \`aspace demo\`.`,
   registerExecMaps(program, (n) => {
     status = n;
   });
+  const setStatus = (n: number) => {
+    status = n;
+  };
+  registerCheckpoint(program, setStatus);
+  registerRestore(program, setStatus);
+  registerInspect(program, setStatus);
   return program;
 }
 
