@@ -218,6 +218,28 @@ static void section_memfd(void) {
   char *xm = map(PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, nx);
   rep("memfd.exec_sealed.mmap_shared_rx", xm == MAP_FAILED ? -1 : 0);
 
+  // A shared writable mapping in another process (a forked child) blocks F_SEAL_WRITE too.
+  int fm = syscall(SYS_memfd_create, "fork", MFD_ALLOW_SEALING);
+  ftruncate(fm, PAGE);
+  char *fmm = map(PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fm);
+  int hold[2];
+  if (pipe(hold) == 0) {
+    pid_t kid = fork();
+    if (kid == 0) {
+      char ch;
+      close(hold[1]);
+      while (read(hold[0], &ch, 1) > 0) {
+      }
+      _exit(0);
+    }
+    close(hold[0]);
+    munmap(fmm, PAGE);
+    rep("memfd.seal_write.child_maps_it", fcntl(fm, F_ADD_SEALS, F_SEAL_WRITE));
+    close(hold[1]);
+    waitpid(kid, NULL, 0);
+    rep("memfd.seal_write.child_exited", fcntl(fm, F_ADD_SEALS, F_SEAL_WRITE));
+  }
+
   int reg = open("/tmp", O_TMPFILE | O_RDWR, 0600);
   rep("file.addseals.regular", fcntl(reg, F_ADD_SEALS, F_SEAL_WRITE));
   rep("file.getseals.regular", fcntl(reg, F_GET_SEALS));
@@ -447,6 +469,7 @@ static void section_remote(void) {
   buf[0] = 0;
   vmr(child, buf, 1, t.r, 1);
   val("pvm.write.rw.readback", buf[0]);
+  val("pvm.write.rw.parent_unchanged", t.r[0]);
   {
     struct iovec l = {buf, 3 * PAGE};
     struct iovec r[3] = {{t.u, PAGE}, {t.u + PAGE, PAGE}, {t.u + 2 * PAGE, PAGE}};
@@ -548,6 +571,7 @@ static void section_remote(void) {
   c = 0;
   pread(mem, &c, 1, (off_t)(unsigned long)t.ro);
   val("procmem.write.ro.readback", c);
+  val("procmem.write.ro.parent_unchanged", t.ro[0]);
   maps("procmem.write.ro.maps", child, (unsigned long)t.ro);
   c = 'S';
   rep("procmem.write.sealed", pwrite(mem, &c, 1, (off_t)(unsigned long)t.s));

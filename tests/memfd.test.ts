@@ -103,6 +103,15 @@ function memfdScenario(): Sim {
   s.rep("memfd.seal_exec.unmapped.seals", s.sys("fcntl", w, F_GET_SEALS));
   s.sys("ftruncate", nx, PAGE);
   s.rep("memfd.exec_sealed.mmap_shared_rx", Math.min(0, s.map(PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, nx)));
+
+  const fm = s.sys("memfd_create", s.str("fork"), MFD_ALLOW_SEALING);
+  s.sys("ftruncate", fm, PAGE);
+  const fmm = s.map(PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fm);
+  const kid = s.k.fork(s.pid);
+  s.sys("munmap", fmm, PAGE);
+  s.rep("memfd.seal_write.child_maps_it", s.sys("fcntl", fm, F_ADD_SEALS, F_SEAL_WRITE));
+  s.k.exit(kid);
+  s.rep("memfd.seal_write.child_exited", s.sys("fcntl", fm, F_ADD_SEALS, F_SEAL_WRITE));
   return s;
 }
 

@@ -82,6 +82,7 @@ function remoteScenario(): Sim {
   s.write(buf, new Uint8Array([0]));
   vmr(child, buf, 1, r, 1);
   s.val("pvm.write.rw.readback", s.byte(buf));
+  s.val("pvm.write.rw.parent_unchanged", s.byte(r));
   s.rep(
     "pvm.read.iov_hole",
     s.sys(
@@ -193,6 +194,7 @@ function remoteScenario(): Sim {
   s.repok("procmem.open", rd(r, 0).ok ? 0 : -1);
   rec("procmem.write.ro", wr(ro, [88]));
   s.val("procmem.write.ro.readback", first(rd(ro, 1)));
+  s.val("procmem.write.ro.parent_unchanged", s.byte(ro));
   s.maps("procmem.write.ro.maps", ro, child);
   rec("procmem.write.sealed", wr(sealed, [83]));
   s.val("procmem.write.sealed.readback", first(rd(sealed, 1)));
