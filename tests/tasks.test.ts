@@ -206,3 +206,35 @@ describe("clone, vfork, exit (from source: kernel/fork.c copy_process, kernel/ex
     expect(() => k.fork(4242)).toThrow(/no process 4242/);
   });
 });
+
+describe("the same operations through the syscall surface (from source: kernel/fork.c)", () => {
+  it("fork, vfork, clone return the child's pid; refused clone flags are EINVAL; exit/exit_group end tasks", () => {
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    const f = k.syscall(p, "fork", []);
+    expect("ret" in f && k.process(Number(f.ret)).ppid).toBe(p);
+    const v = k.syscall(p, "vfork", []);
+    expect("ret" in v && k.process(Number(v.ret)).mm).toBe(k.process(p).mm);
+    expect(k.syscall(p, "clone", [CLONE_THREAD, 0, 0, 0, 0])).toEqual({ errno: 22, name: "EINVAL" });
+    const t = k.syscall(p, "clone", [CLONE_VM | CLONE_SIGHAND | CLONE_THREAD, 0, 0, 0, 0]);
+    const tid = Number((t as { ret: bigint }).ret);
+    expect(k.process(tid).tgid).toBe(p);
+    k.syscall(tid, "exit", [0]);
+    expect(k.tasks.lookup(tid)).toBeNull();
+    expect(k.tasks.lookup(p)).not.toBeNull();
+    k.syscall(p, "exit_group", [0]);
+    expect(k.tasks.lookup(p)).toBeNull();
+  });
+
+  it("unshare(CLONE_NEWUSER): a child namespace, EINVAL when multithreaded, other namespaces unsupported", () => {
+    const k = new Kernel();
+    const p = k.spawnEmpty().pid;
+    expect(k.syscall(p, "unshare", [CLONE_NEWUSER])).toEqual({ ret: 0n });
+    expect(k.process(p).creds.initUserNs).toBe(false);
+    const q = k.spawnEmpty().pid;
+    k.clone(q, CLONE_VM | CLONE_SIGHAND | CLONE_THREAD);
+    expect(k.syscall(q, "unshare", [CLONE_NEWUSER])).toEqual({ errno: 22, name: "EINVAL" });
+    expect(() => k.syscall(q, "unshare", [0x40000000])).toThrow(/only CLONE_NEWUSER is modeled/);
+    expect(k.syscall(q, "unshare", [1])).toEqual({ errno: 22, name: "EINVAL" });
+  });
+});

@@ -13,6 +13,7 @@ import { sysMremap } from "./mm/mremap.js";
 import { sysMseal } from "./mm/mseal.js";
 import { sysMsync } from "./mm/msync.js";
 import { sysMunmap } from "./mm/munmap.js";
+import { sysClone, sysExit, sysExitGroup, sysFork, sysUnshare, sysVfork } from "./task/clone.js";
 import { sysPrctl } from "./task/prctl.js";
 import type { Process } from "./task/process.js";
 import { sysPidfdOpen, sysProcessMadvise, sysProcessVmReadv, sysProcessVmWritev } from "./task/remote.js";
@@ -45,6 +46,13 @@ export const SYSCALLS: Readonly<Record<string, { nargs: number; impl: SyscallImp
     impl: (p, a) => (p.files.close(toInt32(a[0])) ? 0 : -EBADF),
   },
   prctl: { nargs: 5, impl: (p, a) => sysPrctl(p, a[0], a[1], a[2], a[3], a[4]) },
+  // Tasks (task/clone.ts): the child's pid; exit/exit_group end the caller.
+  fork: { nargs: 0, impl: (p) => sysFork(p) },
+  vfork: { nargs: 0, impl: (p) => sysVfork(p) },
+  clone: { nargs: 5, impl: (p, a) => sysClone(p, a[0]) },
+  exit: { nargs: 1, impl: (p) => sysExit(p) },
+  exit_group: { nargs: 1, impl: (p) => sysExitGroup(p) },
+  unshare: { nargs: 1, impl: (p, a) => sysUnshare(p, a[0]) },
   getrlimit: { nargs: 2, impl: (p, a) => sysGetrlimit(p, a[0], a[1]) },
   setrlimit: { nargs: 2, impl: (p, a) => sysSetrlimit(p, a[0], a[1]) },
   prlimit64: { nargs: 4, impl: (p, a) => sysPrlimit64(p, a[0], a[1], a[2], a[3]) },

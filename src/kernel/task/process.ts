@@ -18,6 +18,12 @@ export interface TaskLookup {
   lookup(pid: number): Process | null;
   /** Live tasks of thread group `tgid` (/proc/PID/stat num_threads); absent: 1. */
   threadCount?(tgid: number): number;
+  /** copy_process() (the kernel's task table implements it): child pid or −errno. */
+  clone?(parent: Process, flags: number): number;
+  /** do_exit() of one task. */
+  exit?(p: Process): void;
+  /** do_group_exit(). */
+  exitGroup?(p: Process): void;
 }
 
 export class Process {
