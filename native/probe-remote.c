@@ -392,6 +392,29 @@ static void section_shm(void) {
   maps("shm.at.key.rmid.maps", 0, (unsigned long)k);
   shmctl(id3, IPC_RMID, NULL);
   shmctl(id5, IPC_RMID, NULL);
+  // A removed segment lives while a forked child still has it attached.
+  int idf = shmget(IPC_PRIVATE, PAGE, IPC_CREAT | 0600);
+  char *pa = shmat(idf, NULL, 0);
+  int hold2[2];
+  if (pipe(hold2) != 0) return;
+  pid_t holder = fork();
+  if (holder == 0) {
+    char ch;
+    close(hold2[1]);
+    while (read(hold2[0], &ch, 1) > 0) {
+    }
+    _exit(0);
+  }
+  close(hold2[0]);
+  rep("shm.fork.rmid", shmctl(idf, IPC_RMID, NULL));
+  rep("shm.fork.parent_dt", shmdt(pa));
+  u = shmat(idf, NULL, 0);
+  repok("shm.fork.at_child_holds", u == (void *)-1 ? -1 : 0);
+  rep("shm.fork.parent_dt_again", shmdt(u));
+  close(hold2[1]);
+  waitpid(holder, NULL, 0);
+  u = shmat(idf, NULL, 0);
+  rep("shm.fork.at_after_child_exit", u == (void *)-1 ? -1 : 0);
 }
 
 // ---------------------------------------------------------------------------------------------

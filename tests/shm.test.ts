@@ -82,6 +82,17 @@ function shmScenario(key: number): Sim {
   s.rep("shm.get.key.absent", s.sys("shmget", key ^ 0x00800000, PAGE, 0o600));
   s.sys("shmctl", kid, IPC_RMID, 0);
   s.maps("shm.at.key.rmid.maps", k);
+  s.sys("shmctl", id3, IPC_RMID, 0);
+  s.sys("shmctl", id5, IPC_RMID, 0);
+  const idf = s.sys("shmget", IPC_PRIVATE, PAGE, IPC_CREAT | 0o600);
+  const pa = at(idf, 0, 0);
+  const holder = s.k.fork(s.pid);
+  s.rep("shm.fork.rmid", s.sys("shmctl", idf, IPC_RMID, 0));
+  s.rep("shm.fork.parent_dt", s.sys("shmdt", pa));
+  const again = s.repok("shm.fork.at_child_holds", at(idf, 0, 0));
+  s.rep("shm.fork.parent_dt_again", s.sys("shmdt", again));
+  s.k.exit(holder);
+  s.rep("shm.fork.at_after_child_exit", Math.min(0, at(idf, 0, 0)));
   return s;
 }
 
