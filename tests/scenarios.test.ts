@@ -13,6 +13,7 @@ import { policyByName } from "../src/kernel/policy/index.js";
 import { hostResolver } from "../src/oracle/host-files.js";
 import { CRIU_RESTORE, CRIU_RESTORE_PARK, CRIU_RESTORE_PROXY, RESTORE_MMAPS, RESTORE_MPROTECTS } from "../src/scenarios/criu-restore.js";
 import { GVISOR_STUB } from "../src/scenarios/gvisor-stub.js";
+import { GVISOR_VM_EXEC } from "../src/scenarios/gvisor-vm-exec.js";
 import { SCENARIOS } from "../src/scenarios/index.js";
 import { LDSO_RELRO_SEAL } from "../src/scenarios/ldso-relro-seal.js";
 import { ORDINARY } from "../src/scenarios/ordinary.js";
@@ -146,6 +147,19 @@ describe("the proposals", () => {
     }
   });
 
+  it("process_vm_exec on an empty mm (modeled proposal): the stub works under every policy, no call touches a system mapping", () => {
+    for (const p of ["none", "sysmap", "sysmap+prctl-optout", "sysmap+cap-cr", "sysmap+bootparam"]) {
+      const { run, impact } = under(GVISOR_VM_EXEC, p);
+      expect(impact.status, p).toBe("ok");
+      expect(run.calls.length, p).toBeGreaterThanOrEqual(4);
+      for (const c of run.calls)
+        expect(
+          c.kinds.filter((k) => k !== "ordinary"),
+          `${p} ${c.call}`,
+        ).toEqual([]);
+    }
+  });
+
   it("sysmap+cap-cr: no help for a stub that is root only in its own user namespace, nor for rr as a user", () => {
     for (const s of [GVISOR_STUB, RR_VDSO_REMAP]) {
       const { impact } = under(s, "sysmap+cap-cr");
@@ -185,7 +199,7 @@ describe("programs no system-mapping policy touches", () => {
   it("every scenario says what it models and where that came from", () => {
     for (const s of SCENARIOS) {
       expect(s.what.length, s.name).toBeGreaterThan(20);
-      expect(s.source, s.name).toMatch(/\.(md|c|cc|go|txt|strace)\b/);
+      expect(s.source, s.name).toMatch(/\.(md|c|cc|go|ts|txt|strace)\b/);
     }
     expect(new Set(SCENARIOS.map((s) => s.name)).size).toBe(SCENARIOS.length);
   });

@@ -2,6 +2,7 @@
 
 import { CRIU_RESTORE, CRIU_RESTORE_PARK, CRIU_RESTORE_PROXY } from "./criu-restore.js";
 import { GVISOR_STUB } from "./gvisor-stub.js";
+import { GVISOR_VM_EXEC } from "./gvisor-vm-exec.js";
 import { LDSO_RELRO_SEAL } from "./ldso-relro-seal.js";
 import { ORDINARY } from "./ordinary.js";
 import { RR_VDSO_REMAP } from "./rr-vdso-remap.js";
@@ -12,6 +13,7 @@ export const SCENARIOS: readonly Scenario[] = [
   CRIU_RESTORE_PROXY,
   CRIU_RESTORE_PARK,
   GVISOR_STUB,
+  GVISOR_VM_EXEC,
   RR_VDSO_REMAP,
   LDSO_RELRO_SEAL,
   ORDINARY,
