@@ -1,9 +1,9 @@
 // execmaps: the live-kernel oracle for execve. Runs one execve with ASLR off and reports the
 // new image exactly as the kernel left it, before a single user instruction has run.
 //
-// Usage: execmaps [-s STACK_RLIMIT_BYTES|-s unlimited] PATH ARGC ARG... ENVC ENV...
+// Usage: execmaps [-p PERSONALITY_BITS] [-s STACK_RLIMIT_BYTES|-s unlimited] PATH ARGC ARG... ENVC ENV...
 //        execmaps [-s ...] --stdin   (the same words, each NUL-terminated, on stdin)
-//   The child sets personality(ADDR_NO_RANDOMIZE), PTRACE_TRACEME, the stack rlimit if asked,
+//   The child sets personality(ADDR_NO_RANDOMIZE | PERSONALITY_BITS), PTRACE_TRACEME, the stack rlimit if asked,
 //   and calls execve(PATH, argv, envp) with exactly the given strings. A successful execve of
 //   a traced task stops it with SIGTRAP; the parent then prints its /proc/PID/maps, the
 //   VmFlags of each smaps entry, the mm fields of /proc/PID/stat and the auxv, and kills it.
@@ -187,7 +187,12 @@ int main(int argc, char **argv) {
   }
   int ai = 1;
   int set_stack = 0;
+  unsigned long extra_pers = 0;
   struct rlimit stack_rl;
+  if (ai + 1 < argc && strcmp(argv[ai], "-p") == 0) {
+    extra_pers = strtoul(argv[ai + 1], NULL, 0);
+    ai += 2;
+  }
   if (ai + 1 < argc && strcmp(argv[ai], "-s") == 0) {
     if (getrlimit(RLIMIT_STACK, &stack_rl) != 0) die("getrlimit");
     stack_rl.rlim_cur = strcmp(argv[ai + 1], "unlimited") == 0 ? RLIM_INFINITY : strtoull(argv[ai + 1], NULL, 0);
@@ -238,7 +243,7 @@ int main(int argc, char **argv) {
   if (pid == 0) {
     close(pfd[0]);
     int pers = personality(0xffffffff);
-    personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
+    personality((unsigned long)pers | ADDR_NO_RANDOMIZE | extra_pers);
     if (set_stack && setrlimit(RLIMIT_STACK, &stack_rl) != 0) {
       int e = -errno;
       (void)!write(pfd[1], &e, sizeof e);

@@ -48,6 +48,12 @@ describe("model image after execve equals the live kernel's (maps, VmFlags, stat
   it("1 GiB stack rlimit moves mmap_base (ld.so and the vdso follow)", () =>
     expectSame({ path: "/bin/true", argv: ["true"], envp: ENV, stackRlimit: 1024 * 1024 * 1024 }));
   it("unlimited stack rlimit", () => expectSame({ path: "/bin/true", argv: ["true"], envp: ENV, stackRlimit: Number.POSITIVE_INFINITY }));
+  it("ADDR_COMPAT_LAYOUT (setarch -L): legacy bottom-up layout from TASK_UNMAPPED_BASE", () =>
+    expectSame({ path: "/bin/true", argv: ["true"], envp: ENV, personality: 0x0200000 }));
+  it("a caller with READ_IMPLIES_EXEC (setarch -X): cleared for a 64-bit image", () =>
+    expectSame({ path: "/usr/bin/python3", argv: ["python3"], envp: ENV, personality: 0x0400000 }));
+  it("a static non-PIE executable (native/build/executor)", () =>
+    expectSame({ path: `${import.meta.dirname}/../native/build/executor`, argv: ["executor"], envp: ENV }));
   it("a stack rlimit smaller than strings + 128 KiB caps the [stack] VMA", () =>
     expectSame({ path: "/bin/true", argv: ["true"], envp: ENV, stackRlimit: 64 * 1024 }));
 });

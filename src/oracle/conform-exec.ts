@@ -26,6 +26,8 @@ export interface ExecCase {
   envp: string[];
   /** RLIMIT_STACK for the new image, bytes (Infinity: unlimited); default 8 MiB. */
   stackRlimit?: number;
+  /** The caller's personality bits besides ADDR_NO_RANDOMIZE (e.g. ADDR_COMPAT_LAYOUT). */
+  personality?: number;
 }
 
 export interface ModelExecOptions {
@@ -49,7 +51,7 @@ export function modelExec(c: ExecCase, opts: ModelExecOptions = {}): ExecOutcome
     path: c.path,
     argv: c.argv,
     envp: c.envp,
-    personality: ADDR_NO_RANDOMIZE,
+    personality: ADDR_NO_RANDOMIZE | (c.personality ?? 0),
     gid: opts.gid ?? 0,
   });
 }
@@ -108,7 +110,13 @@ const hex = (n: number | bigint) => `0x${n.toString(16)}`;
 /** Compare the model's image with the live kernel's for one case. */
 export function compareExec(c: ExecCase, opts: ModelExecOptions = {}): ExecComparison {
   const model = modelExec(c, opts);
-  const live = liveExec({ path: c.path, argv: c.argv, envp: c.envp, stackRlimit: c.stackRlimit ?? DEFAULT_RLIMITS.stack });
+  const live = liveExec({
+    path: c.path,
+    argv: c.argv,
+    envp: c.envp,
+    stackRlimit: c.stackRlimit ?? DEFAULT_RLIMITS.stack,
+    personality: c.personality,
+  });
   const out: ExecComparison = { case: c, model: modelResultText(model), live: liveResultText(live), diffs: [] };
   if (!model.ok) out.reason = model.reason;
   if (out.model !== out.live) out.diffs.push(`result: model ${out.model}, kernel ${out.live}`);

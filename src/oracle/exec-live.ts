@@ -12,6 +12,8 @@ export interface LiveExecRequest {
   envp: string[];
   /** RLIMIT_STACK soft limit for the new program (bytes, Infinity = unlimited); default: inherited. */
   stackRlimit?: number;
+  /** personality bits besides ADDR_NO_RANDOMIZE (e.g. ADDR_COMPAT_LAYOUT 0x200000). */
+  personality?: number;
 }
 
 export interface LiveMmFields {
@@ -119,6 +121,7 @@ export function parseExecmapsOutput(out: string): LiveExecResult {
 /** Run one execve on the live kernel (ASLR off) and report the new image. */
 export function liveExec(req: LiveExecRequest): LiveExecResult {
   const args: string[] = [];
+  if (req.personality) args.push("-p", `0x${req.personality.toString(16)}`);
   if (req.stackRlimit !== undefined) args.push("-s", Number.isFinite(req.stackRlimit) ? String(req.stackRlimit) : "unlimited");
   args.push("--stdin");
   // The words go through stdin, NUL-terminated: a string too long for execmaps' own argv
