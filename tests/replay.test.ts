@@ -76,3 +76,15 @@ describe("what the replayer cannot know is unsupported, with a reason", () => {
     await expect(replayLog(`${TRACES}/README.md`)).rejects.toThrow(/reads as strace output/);
   });
 });
+
+describe("a log recorded the other way (ASLR on, no -y: the CRIU mseal probe)", () => {
+  it("says why results are not comparable instead of guessing", async () => {
+    const r = await replayLog(`${TRACES}/criu/strace-mseal-probe-native.txt`);
+    expect(r.diagnostic_count).toBe(0);
+    expect(r.by_name.mseal.calls).toBe(5);
+    expect(Object.keys(r.unsupported)).toEqual(expect.arrayContaining(["mmap of fd 4, which the log does not show opened (no -y)"]));
+    expect(r.notes.some((n) => /recorded with ASLR on/.test(n))).toBe(true);
+    // brk is never adopted: a mismatched brk(NULL) leaves the model's heap as it was
+    expect(r.divergences.find((d) => d.name === "brk")?.adopted).toBe(false);
+  });
+});

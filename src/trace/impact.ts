@@ -9,12 +9,14 @@
 // touching those pages, in either run, is `unknown` and adds its own pages to the unknown
 // set; calls elsewhere are compared as before.
 
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Resolver } from "../kernel/fs/vfs.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
 import { argRanges, formatResult, overlaps, resultRange } from "../scenarios/kinds.js";
 import { hasExecve, makeKernel, REFERENCE_LAYOUT_NOTE } from "../scenarios/process.js";
 import { type CallRecord, type CallResult, KIND_ORDER, type MappingKind, type PageRange, type Scenario } from "../scenarios/types.js";
-import { NotAStraceLogError, replayLog } from "./replay/index.js";
+import { NotAStraceLogError, readBundle, replayLog } from "./replay/index.js";
 import type { CallRecord as ReplayCallRecord } from "./replay/types.js";
 
 /** One subject's calls under one policy. */
@@ -362,7 +364,10 @@ export const runLog: LogRunner = async (path, policy, resolver) => {
   const calls: CallRecord[] = [];
   const subject = path.split("/").at(-1) ?? path;
   try {
-    await replayLog(path, { policy, resolver, onCall: (r) => calls.push(fromReplayRecord(r, calls.length)) });
+    // `aspace record` writes bundle.json beside the log: what replay needs when files differ.
+    const beside = join(dirname(path), "bundle.json");
+    const bundle = existsSync(beside) ? readBundle(beside) : null;
+    await replayLog(path, { policy, resolver, bundle, onCall: (r) => calls.push(fromReplayRecord(r, calls.length)) });
   } catch (e) {
     if (e instanceof NotAStraceLogError) throw e;
     return { subject, type: "log", policy: policy.name, calls, error: e instanceof Error ? e.message : String(e) };

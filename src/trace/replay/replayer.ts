@@ -115,6 +115,9 @@ interface TraceTask {
    * one is unsupported, while a mapping of an fd that is simply not open runs (EBADF).
    */
   opaque: Set<number>;
+  /** Memory calls since the task's last execve (its image), and that image's path. */
+  sinceExec: number;
+  image: string | null;
 }
 
 function printRet(r: StraceRet): string {
@@ -195,6 +198,10 @@ export class Replayer {
   private readonly opts: ReplayOptions;
   private baseEnv: string[] | null;
   private readonly noteSet = new Set<string>();
+  /** The log prints fds with their paths (strace -y). */
+  private sawDecoration = false;
+  /** Tasks already warned that their image differs from the model's. */
+  private readonly warnedImage = new Set<number>();
   readonly report: ReplayReport;
   private pendingContext: Array<{ div: Divergence; want: number }> = [];
   private readonly recent: string[] = new Array(RECENT);
@@ -317,13 +324,15 @@ export class Replayer {
     if (child !== undefined) {
       t = this.childTask(child.parent, child.modelPid, child.flags);
     } else if (first.name === "execve" || first.name === "execveat") {
-      t = { modelPid: null, unmodeled: null, cloexec: new Set(), opaque: new Set([0, 1, 2]) };
+      t = { modelPid: null, unmodeled: null, cloexec: new Set(), opaque: new Set([0, 1, 2]), sinceExec: 0, image: null };
     } else {
       t = {
         modelPid: null,
         unmodeled: `the log does not show how task ${pid ?? "?"} began (no execve or fork before line ${first.line})`,
         cloexec: new Set(),
         opaque: new Set(),
+        sinceExec: 0,
+        image: null,
       };
     }
     this.tasks.set(k, t);
@@ -332,13 +341,15 @@ export class Replayer {
 
   private childTask(parentKey: number, modelPid: number, flags: number): TraceTask {
     const parent = this.tasks.get(parentKey);
-    if (parent === undefined) return { modelPid, unmodeled: null, cloexec: new Set(), opaque: new Set() };
+    if (parent === undefined) return { modelPid, unmodeled: null, cloexec: new Set(), opaque: new Set(), sinceExec: 99, image: null };
     const shared = (flags & CLONE_FILES) !== 0;
     return {
       modelPid,
       unmodeled: null,
       cloexec: shared ? parent.cloexec : new Set(parent.cloexec),
       opaque: shared ? parent.opaque : new Set(parent.opaque),
+      sinceExec: parent.sinceExec,
+      image: parent.image,
     };
   }
 
@@ -524,7 +535,14 @@ export class Replayer {
     if (!ok) {
       rec.adopted = adopted;
       this.divergence(c, modelPid, rec.predicted as string, adopted);
+      if (t.sinceExec < 3 && t.image !== null && !this.warnedImage.has(this.key(c.pid))) {
+        this.warnedImage.add(this.key(c.pid));
+        this.note(
+          `task ${c.pid ?? "?"}: its first memory calls after execve of ${t.image} differ from the model's (line ${c.line}: ${c.name} = ${rec.recorded}, model ${rec.predicted}): the log may have been recorded with ASLR on (without setarch -R), or ${t.image} differs from the file replayed; later results of this task are not comparable`,
+        );
+      }
     }
+    t.sinceExec++;
     this.emit(rec);
   }
 
@@ -539,8 +557,13 @@ export class Replayer {
         if ((flags & MAP_ANONYMOUS) === 0 && fd >= 0 && t.modelPid !== null) {
           // An fd that is simply not open runs (EBADF); `-y` prints a path only for open ones.
           const path = a[4]?.kind === "int" ? a[4].path : undefined;
-          if (this.kernel.process(t.modelPid).files.get(fd) === null && (t.opaque.has(fd) || path !== undefined)) {
-            throw new ArgError(`mmap of fd ${fd}${path === undefined ? "" : ` (${path})`}, a file the model does not know`);
+          if (path !== undefined) this.sawDecoration = true;
+          if (this.kernel.process(t.modelPid).files.get(fd) === null) {
+            if (t.opaque.has(fd) || path !== undefined) {
+              throw new ArgError(`mmap of fd ${fd}${path === undefined ? "" : ` (${path})`}, a file the model does not know`);
+            }
+            // Without -y nothing tells an fd the log never showed opened from a closed one.
+            if (!this.sawDecoration) throw new ArgError(`mmap of fd ${fd}, which the log does not show opened (no -y)`);
           }
         }
         return words;
@@ -591,7 +614,8 @@ export class Replayer {
    *   one in a gap) is unmapped and the call redone at R with MAP_FIXED_NOREPLACE, so
    *   nothing of the model's is overwritten; if R is not free in the model, no adoption;
    * - mmap the kernel refused but the model placed (no MAP_FIXED): the model's is unmapped;
-   * - brk: the model's brk is asked again for the recorded break.
+   * brk is never adopted: asking the model's brk for the recorded break would grow (or
+   * shrink) its heap from a different start, which is no state the kernel had.
    * Every other mismatch is left as the model computed it.
    */
   private adopt(c: StraceCall, modelPid: number, args: Array<number | bigint>, got: SysResult): boolean {
@@ -610,10 +634,6 @@ export class Replayer {
           args[5],
         ]),
       );
-      return "ret" in again && again.ret === c.ret.value;
-    }
-    if (c.name === "brk" && c.ret.kind === "value") {
-      const again = this.run(() => this.kernel.syscall(modelPid, "brk", [c.ret.kind === "value" ? c.ret.value : 0n]));
       return "ret" in again && again.ret === c.ret.value;
     }
     return false;
@@ -750,6 +770,8 @@ export class Replayer {
         return;
       }
       t.modelPid = p.pid;
+      t.sinceExec = 0;
+      t.image = path;
       rec.predicted = "0";
       rec.status = "matched";
       this.emit(rec);
@@ -778,6 +800,8 @@ export class Replayer {
     rec.predicted = printResult(got);
     rec.status = sameResult(c.ret, got) ? "matched" : "mismatched";
     if ("ret" in got) {
+      t.sinceExec = 0;
+      t.image = path;
       // The new image closed the O_CLOEXEC descriptors (do_close_on_exec).
       const files = this.kernel.process(modelPid).files;
       for (const fd of t.cloexec) {
@@ -817,6 +841,7 @@ export class Replayer {
   // ---- file descriptors ---------------------------------------------------------------
 
   private fdCall(t: TraceTask, c: StraceCall): void {
+    if (c.ret.kind === "value" && c.ret.path !== undefined) this.sawDecoration = true;
     if (!FD_CALLS.has(c.name) && (c.ret.kind !== "value" || c.ret.path === undefined)) return;
     const files = this.kernel.process(t.modelPid as number).files;
     const ret = c.ret;
