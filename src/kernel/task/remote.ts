@@ -10,7 +10,7 @@
 
 import { makeInode, type OpenFile, openFile } from "../fs/file.js";
 import { CAP_SYS_NICE, CAP_SYS_PTRACE, type Creds, capable, capableIn, userNsOf } from "../mm/creds.js";
-import { faultPage, readByte, writeByte } from "../mm/fault.js";
+import { faultPage } from "../mm/fault.js";
 import { sysMadvise } from "../mm/madvise.js";
 import type { Mm } from "../mm/mm.js";
 import type { AnonFrame } from "../mm/pages.js";
@@ -54,7 +54,19 @@ function readBytes(mm: Mm, v: Vma, page: number, from: number, out: Uint8Array, 
       `the bytes of ${v.special?.name ?? v.file?.inode.path ?? "a page"} at page 0x${page.toString(16)} are not known to the model`,
     );
   }
-  for (let i = 0; i < n; i++) out[at + i] = readByte(mm, page, from + i);
+  const data = mm.pt.get(page)?.frame.data ?? null;
+  if (data === null) out.fill(0, at, at + n);
+  else out.set(data.subarray(from, from + n), at);
+}
+
+/** Store `src` at `off` of a present page that was just faulted for writing (writeByte(), a page at a time). */
+function writeBytes(mm: Mm, page: number, off: number, src: Uint8Array): void {
+  const frame = (mm.pt.get(page) as NonNullable<ReturnType<typeof mm.pt.get>>).frame;
+  if (frame.data === null) {
+    if (src.every((b) => b === 0)) return;
+    frame.data = new Uint8Array(PAGE);
+  }
+  frame.data.set(src, off);
 }
 
 /**
@@ -130,7 +142,7 @@ export function remoteRead(mm: Mm, addr: number, len: number, force: boolean): U
 export function remoteWrite(mm: Mm, addr: number, bytes: Uint8Array, force: boolean): number {
   return eachPage(addr, bytes.length, (page, off, at, n) => {
     if (remotePage(mm, page, true, force) === null) return false;
-    for (let i = 0; i < n; i++) writeByte(mm, page, off + i, bytes[at + i] as number);
+    writeBytes(mm, page, off, bytes.subarray(at, at + n));
     return true;
   });
 }
@@ -151,7 +163,7 @@ function localRead(mm: Mm, addr: number, len: number): Uint8Array {
 function localWrite(mm: Mm, addr: number, bytes: Uint8Array): number {
   return eachPage(addr, bytes.length, (page, off, at, n) => {
     if (localPage(mm, page, true) === null) return false;
-    for (let i = 0; i < n; i++) writeByte(mm, page, off + i, bytes[at + i] as number);
+    writeBytes(mm, page, off, bytes.subarray(at, at + n));
     return true;
   });
 }
@@ -313,7 +325,7 @@ function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalIter, w
     const buf = new Uint8Array(n);
     if (write) {
       const got = local.transfer(localMm, buf, 0, n, false);
-      for (let i = 0; i < got; i++) writeByte(mm, page, pos - page * PAGE + i, buf[i] as number);
+      writeBytes(mm, page, pos - page * PAGE, buf.subarray(0, got));
       if (got < n) return -EFAULT;
     } else {
       readBytes(mm, v, page, pos - page * PAGE, buf, 0, n);
