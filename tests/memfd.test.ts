@@ -3,6 +3,7 @@
 // result must equal what the live kernel printed.
 
 import { beforeAll, describe, expect, it } from "vitest";
+import { memfdCreateNamed } from "../src/kernel/fs/memfd.js";
 import type { FileFacts } from "../src/kernel/fs/vfs.js";
 import { Unsupported } from "../src/kernel/unsupported.js";
 import { type ProbeReport, runProbeRemote } from "../src/oracle/remote-live.js";
@@ -211,5 +212,18 @@ describe("memfd and seals against the live kernel", () => {
     const fd = s.sys("memfd_create", s.str("h"), MFD_HUGETLB);
     expect(fd).toBeGreaterThanOrEqual(0);
     expect(() => s.map(2 << 20, PROT_READ, MAP_SHARED, fd)).toThrow(Unsupported);
+  });
+
+  it("memfdCreateNamed (for engines with the name as a string) gives the syscall's answers", () => {
+    const s = new Sim();
+    const p = s.k.process(s.pid);
+    expect(memfdCreateNamed(p, "n".repeat(249), 0)).toBeGreaterThanOrEqual(0);
+    expect(asResult(memfdCreateNamed(p, "n".repeat(250), 0))).toEqual(live.results["memfd.create.name250"]);
+    expect(asResult(memfdCreateNamed(p, "x", MFD_NOEXEC_SEAL | MFD_EXEC))).toEqual(live.results["memfd.create.noexec_and_exec"]);
+    const fd = memfdCreateNamed(p, "probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    s.sys("ftruncate", fd, 2 * PAGE);
+    s.maps("named", s.map(2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd));
+    expect(s.report.maps.named).toEqual(live.maps["memfd.maps.shared_rw"]);
+    expect(asResult(s.sys("fcntl", fd, F_GETFD))).toEqual(live.results["memfd.cloexec"]);
   });
 });

@@ -103,6 +103,21 @@ export function sysMemfdCreate(p: Process, nameArg: U64, flagsArg: U64): number 
   if (flags < 0) return flags;
   const name = allocName(p.mm, nameArg);
   if (typeof name === "number") return name;
+  return installMemfd(p, name, flags);
+}
+
+/**
+ * memfd_create() for an engine that has the name as a string (a strace log prints it):
+ * the same checks and result as the syscall, without reading the name from user memory.
+ */
+export function memfdCreateNamed(p: Process, name: string, flagsArg: number): number {
+  const flags = sanitizeFlags(flagsArg >>> 0);
+  if (flags < 0) return flags;
+  if (name.length > MFD_NAME_MAX_LEN) return -EINVAL;
+  return installMemfd(p, `memfd:${name}`, flags);
+}
+
+function installMemfd(p: Process, name: string, flags: number): number {
   const f = memfdAllocFile(name, flags);
   if (typeof f === "number") return f;
   return p.files.install(f, 0, (flags & MFD_CLOEXEC) !== 0);
