@@ -167,6 +167,8 @@ static void section_memfd(void) {
   mc = map(2 * PAGE, PROT_READ, MAP_SHARED, a);
   repok("memfd.future.mmap_shared_ro", mc == MAP_FAILED ? -1 : 0);
   rep("memfd.future.mprotect_shared_rw", mprotect(mc, 2 * PAGE, PROT_READ | PROT_WRITE));
+  // A shared read-only mapping made before the seal keeps VM_MAYWRITE: mprotect may still make it writable.
+  rep("memfd.future.mprotect_older_shared_ro_rw", mprotect(mb, 2 * PAGE, PROT_READ | PROT_WRITE));
   char *md = map(2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, a);
   repok("memfd.future.mmap_private_rw", md == MAP_FAILED ? -1 : 0);
   char *me = map(2 * PAGE, PROT_READ, MAP_PRIVATE, a);

@@ -67,6 +67,7 @@ function memfdScenario(): Sim {
   s.rep("memfd.future.mmap_shared_rw", Math.min(0, s.map(2 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, a)));
   const mc = s.repok("memfd.future.mmap_shared_ro", s.map(2 * PAGE, PROT_READ, MAP_SHARED, a));
   s.rep("memfd.future.mprotect_shared_rw", s.sys("mprotect", mc, 2 * PAGE, PROT_READ | PROT_WRITE));
+  s.rep("memfd.future.mprotect_older_shared_ro_rw", s.sys("mprotect", mb, 2 * PAGE, PROT_READ | PROT_WRITE));
   s.repok("memfd.future.mmap_private_rw", s.map(2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, a));
   const me = s.map(2 * PAGE, PROT_READ, MAP_PRIVATE, a);
   s.rep("memfd.future.mprotect_private_rw", s.sys("mprotect", me, 2 * PAGE, PROT_READ | PROT_WRITE));
