@@ -193,6 +193,10 @@ describe("aspace impact", { timeout: 120_000 }, () => {
 
   it("a missing log or an unknown scenario is unusable input (status 2)", () => {
     expect(aspace("impact", join(dir, "missing.strace")).status).toBe(2);
+    const notLog = aspace("impact", join(ROOT, "package.json"));
+    expect(notLog.status).toBe(2);
+    expect(notLog.stderr).toMatch(/package\.json: .*strace/);
+    expect(notLog.stderr).not.toMatch(/internal error/);
     const r = aspace("impact", "scenario:nope");
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown scenario 'nope'/);

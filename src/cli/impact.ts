@@ -26,10 +26,13 @@ async function runsOf(subject: string, policies: readonly SealPolicy[]): Promise
     return policies.map((p) => runScenario(s, p, resolver));
   }
   if (!existsSync(subject)) throw new InputError("no such file", subject);
-  if (runLog === null)
-    throw new InputError("cannot replay logs yet: the model has no strace replayer (src/trace/replay); use scenario:NAME", subject);
   const runs: SubjectRun[] = [];
-  for (const p of policies) runs.push(await runLog(subject, p, resolver));
+  try {
+    for (const p of policies) runs.push(await runLog(subject, p, resolver));
+  } catch (e) {
+    if (e instanceof NotAStraceLogError) throw new InputError(e.message, subject);
+    throw e;
+  }
   // What the program did next comes from the log itself.
   const lines = readFileSync(subject, "utf8").split("\n");
   for (const r of runs) r.lineText = (n) => lines[n - 1];
@@ -49,9 +52,13 @@ export function formatImpact(subject: string, impacts: readonly PolicyImpact[]):
       continue;
     }
     const head =
-      i.counts.changed === 0 && i.ok
-        ? pc.green("no change against none")
-        : pc.red(`${i.counts.changed} changed, ${i.counts.unknown} unknown after them`);
+      i.status === "error"
+        ? pc.yellow("could not run")
+        : i.counts.changed === 0 && i.ok
+          ? pc.green("no change against none")
+          : i.counts.changed === 0 && i.status === "unsupported"
+            ? pc.yellow("no change against none, but the model could not run enough of it (see the note)")
+            : pc.red(`${i.counts.changed} changed, ${i.counts.unknown} unknown after them`);
     out.push(`  ${pc.bold(i.policy)}: ${head}${i.counts.not_run > 0 ? `, ${i.counts.not_run} not reached` : ""}`);
     for (const f of i.first_per_task) {
       const where = f.line !== undefined ? `line ${f.line}` : f.step;
