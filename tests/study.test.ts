@@ -6,7 +6,7 @@
 // memory call of those programs succeeds), and the policies' definitions in
 // ../shared/design.md. Never the model's own output.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -163,6 +163,18 @@ describe("aspace study", { timeout: 120_000 }, () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/nope is absent/);
     expect(r.stdout).toMatch(/gvisor-stub/);
+  });
+
+  it("a log of the corpus that is not an strace log is reported as not run, with why, and the status is 1", () => {
+    const corpus = join(dir, "corpus");
+    mkdirSync(corpus);
+    writeFileSync(join(corpus, "junk.strace"), "hello\n");
+    const r = aspace("study", "--corpus", corpus, "--policies", "none", "--json");
+    expect(r.status).toBe(1);
+    const j = JSON.parse(r.stdout) as { results: Array<{ subject: string; status: string; notes: string[] }> };
+    const junk = j.results.find((x) => x.subject === "junk.strace");
+    expect(junk?.status).toBe("error");
+    expect(junk?.notes.join(" ")).toMatch(/strace/);
   });
 
   it("an unknown policy is unusable input (status 2, the known names listed)", () => {

@@ -118,7 +118,12 @@ export async function runStudy(opts: StudyOptions, none: SealPolicy): Promise<St
     report.subjects.push({ name, type: "log", what: "a recorded strace log, replayed", source: path });
     const runs: SubjectRun[] = [];
     for (const p of policies) {
-      runs.push(await (opts.runLog as LogRunner)(path, p, opts.resolver));
+      try {
+        runs.push(await (opts.runLog as LogRunner)(path, p, opts.resolver));
+      } catch (e) {
+        // One unreadable log must not stop the study: it is reported as not run, with why.
+        runs.push({ subject: name, type: "log", policy: p.name, calls: [], error: e instanceof Error ? e.message : String(e) });
+      }
       tick(`${name} / ${p.name}`);
     }
     add(runs);
