@@ -97,6 +97,19 @@ export function formatStudy(rep: StudyReport, corpus: { dir: string; logs: strin
       for (const l of then) out.push(`      then: ${l}`);
     }
   }
+  out.push("");
+  out.push(pc.bold("Per policy"));
+  for (const p of policies) {
+    const rs = rep.results.filter((r) => r.policy === p);
+    const broken = rs.filter((r) => r.status === "breaks");
+    const kinds = new Map<string, number>();
+    for (const r of broken) kinds.set(r.first_failure?.kind ?? "?", (kinds.get(r.first_failure?.kind ?? "?") ?? 0) + 1);
+    const by = [...kinds].map(([k, n]) => `${k} ×${n}`).join(", ");
+    const other = rs.filter((r) => !r.ok && r.status !== "breaks").length;
+    out.push(
+      `  ${p}: breaks ${broken.length} of ${rs.length} subjects${by ? ` (first failure on ${by})` : ""}${other ? `; ${other} not modeled or not run` : ""}`,
+    );
+  }
   const works = rep.subjects.filter((s) => rep.results.filter((r) => r.subject === s.name).every((r) => r.ok));
   if (works.length > 0) out.push(`${pc.green("works under every policy")}: ${works.map((s) => s.name).join(", ")}`);
   return `${out.join("\n")}\n`;
