@@ -42,7 +42,7 @@ import { PstreeEntrySchema } from "./gen/criu/pstree_pb.js";
 import { type VmaEntry, VmaEntrySchema } from "./gen/criu/vma_pb.js";
 import type { CheckpointImages, TaskImages } from "./images/image-set.js";
 import { PE_LAZY, PE_PRESENT } from "./images/image-set.js";
-import { readPrivatePages } from "./restore/contents.js";
+import { type PageRunRefs, packPages, readPrivatePages } from "./restore/contents.js";
 import {
   MAP_ANONYMOUS,
   MAP_GROWSDOWN,
@@ -120,13 +120,13 @@ export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {})
   const exeId = mm.exeFile !== null ? fileId(mm.exeFile) : 0;
   const vmas: VmaEntry[] = [];
   const pagemap: PagemapEntry[] = [];
-  const chunks: Uint8Array[] = [];
-  const addRun = (start: number, pages: number, flags: number, bytes: Uint8Array) => {
+  const chunks: PageRunRefs[] = [];
+  const addRun = (start: number, pages: number, flags: number, list: Array<Uint8Array | null>) => {
     const last = pagemap[pagemap.length - 1];
     if (last !== undefined && last.flags === flags && Number(last.vaddr) / PAGE + Number(last.nrPages) === start)
       last.nrPages = (last.nrPages ?? 0n) + BigInt(pages);
     else pagemap.push(create(PagemapEntrySchema, { vaddr: BigInt(start * PAGE), compatNrPages: 0, flags, nrPages: BigInt(pages) }));
-    chunks.push(bytes);
+    chunks.push({ start, pages, list });
   };
   const list = mm.tree.toArray();
   for (let i = 0; i < list.length; i++) {
@@ -160,7 +160,12 @@ export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {})
         throw new Unsupported("the [vdso]'s bytes are not known to the model: pass the kernel's vdso image (vdsoImage)");
       if (opts.vdsoImage.length !== v.pages * PAGE)
         throw new Unsupported(`the supplied vdso image is ${opts.vdsoImage.length} bytes, the [vdso] VMA ${v.pages * PAGE}`);
-      addRun(v.start, v.pages, PE_PRESENT, opts.vdsoImage.slice());
+      addRun(
+        v.start,
+        v.pages,
+        PE_PRESENT,
+        Array.from({ length: v.pages }, (_, i) => (opts.vdsoImage as Uint8Array).subarray(i * PAGE, (i + 1) * PAGE)),
+      );
     } else if (v.file !== null && !v.file.inode.zeroDevice) {
       const shared = (v.flags & VM_SHARED) !== 0;
       e.flags = shared ? MAP_SHARED : MAP_PRIVATE;
@@ -182,7 +187,7 @@ export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {})
               return out;
             }
           : null;
-      if (!shared) for (const r of readPrivatePages(mm, v.start, v.end, fromFile)) addRun(r.start, r.pages, PE_PRESENT, r.bytes);
+      if (!shared) for (const r of readPrivatePages(mm, v.start, v.end, fromFile)) addRun(r.start, r.pages, PE_PRESENT, r.list);
     } else {
       const shared = (v.flags & VM_SHARED) !== 0;
       if (shared) {
@@ -203,7 +208,7 @@ export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {})
               return (mm.pt.get(page)?.frame.data ?? new Uint8Array(PAGE)).slice();
             }
           : null;
-      for (const r of readPrivatePages(mm, v.start, v.end, modelBytes)) addRun(r.start, r.pages, PE_LAZY | PE_PRESENT, r.bytes);
+      for (const r of readPrivatePages(mm, v.start, v.end, modelBytes)) addRun(r.start, r.pages, PE_LAZY | PE_PRESENT, r.list);
     }
     if (v.sealed) e.aspaceSealed = true;
     vmas.push(e);
@@ -222,14 +227,7 @@ export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {})
         fd: -1n,
       }),
     );
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const pages = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    pages.set(c, off);
-    off += c.length;
-  }
+  const pages = packPages(chunks);
   const ids = create(TaskKobjIdsEntrySchema, { vmId: 1, filesId: 1, fsId: 1, sighandId: 1, pidNsId: 1 });
   const mmEntry = create(MmEntrySchema, {
     mmStartCode: BigInt(mm.startCode),

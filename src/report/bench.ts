@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Kernel } from "../index.js";
 import { runKbenchNative } from "../oracle/kbench-native.js";
+import { benchCheckpoint, type CheckpointBench } from "./bench-checkpoint.js";
 import { benchReplay, type ReplayBench } from "./bench-replay.js";
 import { loadKbench } from "./engines.js";
 import { readMaybeGzip, writeFileAtomic } from "./files.js";
@@ -69,6 +70,7 @@ export type BenchReport = {
   environment: { node: string; kernel: string; cpu: string; date: string };
   /** strace log lines per second, parse only and parse + replay (src/report/bench-replay.ts). */
   replay?: Section<ReplayBench>;
+  checkpoint?: Section<CheckpointBench>;
 };
 
 export function median(xs: number[]): number {
@@ -216,6 +218,16 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
     );
   } catch (e) {
     report.replay = { error: message(e) };
+  }
+
+  o.log("bench: checkpoint dump+restore of 1 GiB of touched memory vs memcpy");
+  try {
+    report.checkpoint = benchCheckpoint({ runs: o.runs });
+    o.log(
+      `bench: checkpoint: ${report.checkpoint.dump_restore_over_memcpy} of memcpy (${report.checkpoint.dump_restore_over_memcpy_fresh} of memcpy into fresh memory)`,
+    );
+  } catch (e) {
+    report.checkpoint = { error: message(e) };
   }
 
   const sections = [report.model, report.kernel, report.bytes_per_vma, ...Object.values(report.mmap_munmap_ns)];

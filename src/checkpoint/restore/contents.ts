@@ -34,18 +34,21 @@ export function writePagesBulk(mm: Mm, src: Uint8Array, runs: Array<[number, num
   return null;
 }
 
+/** A run of adjacent dumped pages: each page's bytes (null: a known-zero page), not yet copied. */
+export interface PageRunRefs {
+  start: number;
+  pages: number;
+  list: Array<Uint8Array | null>;
+}
+
 /**
- * The present private (anonymous or copy-on-write) pages of [start, end): runs of adjacent
- * pages and their bytes, appended to `out` (a growable list of chunks). Pages whose bytes
- * the model does not know are Unsupported, unless `unknown` supplies them.
+ * The present private (anonymous or copy-on-write) pages of [start, end) as runs of
+ * adjacent pages, referencing the frames' bytes (the caller copies them once, into the
+ * pages image). Pages whose bytes the model does not know are Unsupported, unless
+ * `unknown` supplies them.
  */
-export function readPrivatePages(
-  mm: Mm,
-  start: number,
-  end: number,
-  unknown: ((page: number) => Uint8Array | null) | null,
-): Array<{ start: number; pages: number; bytes: Uint8Array }> {
-  const runs: Array<{ start: number; pages: number; list: Array<Uint8Array | null> }> = [];
+export function readPrivatePages(mm: Mm, start: number, end: number, unknown: ((page: number) => Uint8Array | null) | null): PageRunRefs[] {
+  const runs: PageRunRefs[] = [];
   mm.pt.forRange(start, end, (page, pte) => {
     if (!pte.anon) return;
     const f = pte.frame as AnonFrame;
@@ -60,11 +63,20 @@ export function readPrivatePages(
       last.list.push(data);
     } else runs.push({ start: page, pages: 1, list: [data] });
   });
-  return runs.map((r) => {
-    const bytes = new Uint8Array(r.pages * PAGE);
-    r.list.forEach((d, i) => {
-      if (d !== null) bytes.set(d, i * PAGE);
-    });
-    return { start: r.start, pages: r.pages, bytes };
-  });
+  return runs;
+}
+
+/** Copy page runs into one pages-image buffer (the only copy a dump makes). */
+export function packPages(runs: PageRunRefs[]): Uint8Array {
+  let total = 0;
+  for (const r of runs) total += r.pages;
+  const out = new Uint8Array(total * PAGE);
+  let off = 0;
+  for (const r of runs) {
+    for (const d of r.list) {
+      if (d !== null) out.set(d, off);
+      off += PAGE;
+    }
+  }
+  return out;
 }
