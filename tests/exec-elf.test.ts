@@ -140,6 +140,38 @@ describe("interpreter errors (live)", () => {
   });
 });
 
+describe('"#!" scripts (live)', () => {
+  const sh = (name: string, text: string, mode = 0o755) => file(name, text, mode);
+  it("the interpreter is loaded; argv becomes interpreter, argument, script name, the rest; AT_EXECFN is the script", () => {
+    const p = sh("s1", "#!/bin/sh -e\necho hi\n");
+    expect(same({ path: p, argv: ["s1", "a", "b"], envp: ["A=1"] }).live).toBe("ok");
+    const o = ok(modelExec({ path: p, argv: ["s1", "a", "b"], envp: ["A=1"] }));
+    expect(o.exe.inode.path).toBe("/usr/bin/dash");
+  });
+  it("blanks around the interpreter and argument, no argument, CRLF-less last line", () => {
+    expect(run(sh("s2", "#!  /bin/sh   \n")).live).toBe("ok");
+    expect(run(sh("s3", "#!/bin/sh")).live).toBe("ok");
+    expect(run(sh("s4", "#!/usr/bin/env  A=1 B=2 true\n")).live).toBe("ok");
+  });
+  it("a script whose interpreter is a script, five deep: ok; six deep: ELOOP", () => {
+    let prev = "/bin/true";
+    for (let i = 1; i <= 6; i++) prev = sh(`n${i}`, `#!${prev}\n`);
+    expect(run(join(dir, "n5")).live).toBe("ok");
+    expect(run(join(dir, "n6")).live).toBe("errno ELOOP");
+  });
+  it("no interpreter named, or a name that may be truncated: ENOEXEC", () => {
+    expect(run(sh("e1", "#!\n")).live).toBe("errno ENOEXEC");
+    expect(run(sh("e2", "#!   \n")).live).toBe("errno ENOEXEC");
+    expect(run(sh("e3", `#!/${"x".repeat(300)}`)).live).toBe("errno ENOEXEC");
+  });
+  it("missing or non-executable interpreter: ENOENT, EACCES; non-executable script: EACCES", () => {
+    expect(run(sh("m1", "#!/nonexistent/sh\n")).live).toBe("errno ENOENT");
+    file("nx-interp", TRUE, 0o644);
+    expect(run(sh("m2", `#!${join(dir, "nx-interp")}\n`)).live).toBe("errno EACCES");
+    expect(run(sh("m3", "#!/bin/sh\n", 0o644)).live).toBe("errno EACCES");
+  });
+});
+
 describe("PT_GNU_STACK (live)", () => {
   it("PF_X makes the stack executable", () => {
     const gs = phdrOffsets(0x6474e551)[0];
@@ -393,7 +425,8 @@ describe("other architectures (kernel source; every outcome says 'modeled, not v
   });
 });
 
-describe("aspace exec-maps and conform --exec (CLI)", () => {
+// Each case starts node processes: allow for a slow, shared machine.
+describe("aspace exec-maps and conform --exec (CLI)", { timeout: 30000 }, () => {
   const BIN = join(import.meta.dirname, "..", "bin", "aspace.js");
   const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
 

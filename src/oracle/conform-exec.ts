@@ -74,7 +74,9 @@ export function mmFields(mm: Mm): LiveMmFields {
 
 /** Errno names, with the ones uapi/errno.ts does not list. */
 export function execErrnoName(errno: number): string {
-  return errno === 80 ? "ELIBBAD" : errnoName(errno);
+  if (errno === 80) return "ELIBBAD";
+  if (errno === 40) return "ELOOP";
+  return errnoName(errno);
 }
 
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGSEGV: 11 };

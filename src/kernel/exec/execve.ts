@@ -6,8 +6,9 @@
 // it kill the task (SIGSEGV from bprm_execve(), SIGKILL for a failed stack setup): the
 // outcome then says `killed`.
 //
-// Not modeled (Unsupported with a reason): ASLR on, "#!" scripts and binfmt_misc, ia32
-// (compat) ELF files, set-uid/set-gid executables (AT_SECURE, credential changes).
+// "#!" scripts are followed as binfmt_script does (script.ts). Not modeled (Unsupported with
+// a reason): ASLR on, binfmt_misc, ia32 (compat) ELF files, set-uid/set-gid executables
+// (AT_SECURE, credential changes).
 
 import { type ArchSpec, MODELED_NOT_VERIFIED } from "../arch/arch.js";
 import { archSpec } from "../arch/index.js";
@@ -44,12 +45,16 @@ import {
   totalMappingSize,
 } from "./elf.js";
 import { badAddr, elfLoad, loadElfInterp, makeProt } from "./load.js";
+import { parseShebang } from "./script.js";
 import {
+  type Bprm,
   bprmInit,
   copyArgStrings,
   createElfTables,
   type ExecStack,
+  pushArg,
   READ_IMPLIES_EXEC,
+  removeArgZero,
   setupArgPages,
   stackVmFlags,
   storeStackBytes,
@@ -57,6 +62,8 @@ import {
 
 /** ELIBBAD: the interpreter is not an ELF file of this architecture (not in uapi/errno.ts). */
 export const ELIBBAD = 80;
+/** ELOOP: more than five "#!" rewrites (not in uapi/errno.ts). */
+export const ELOOP = 40;
 /** CAP_DAC_OVERRIDE: root may execute any file with at least one x bit. */
 const CAP_DAC_OVERRIDE = 1;
 
@@ -156,11 +163,8 @@ interface Prepared {
   execStack: ExecStack;
 }
 
-/** search_binary_handler(): which format takes the file; only native ELF is modeled. */
+/** search_binary_handler(): the compat ELF loader would take an ia32 file (not modeled). */
 function checkFormat(head: Uint8Array, arch: ArchSpec, path: string): Failure | null {
-  if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) {
-    throw new Unsupported(`${path} is a "#!" script (binfmt_script is not modeled)`);
-  }
   if (arch.arch === "x86_64" && hasElfMagic(head)) {
     // The compat (ia32) loader reads an Elf32 header: a plausible i386 file would load.
     const h32 = parseElfHeader(head, 32);
@@ -175,22 +179,23 @@ function checkFormat(head: Uint8Array, arch: ArchSpec, path: string): Failure | 
 function prepare(req: ExecRequest, arch: ArchSpec, file: OpenFile, gid: number): Prepared | Failure {
   const read = reader(file);
   const head = read(0, BINPRM_BUF_SIZE);
-  const other = checkFormat(head, arch, req.path);
+  const path = file.inode.path;
+  const other = checkFormat(head, arch, path);
   if (other !== null) return other;
   const hdr = parseElfHeader(head, arch.elfClass);
   const bad = checkElfHeader(head, hdr, arch.machine);
-  if (bad !== null) return fail(bad.errno, `${req.path}: ${bad.reason}`);
+  if (bad !== null) return fail(bad.errno, `${path}: ${bad.reason}`);
   const phdrs = readProgramHeaders(read, hdr, arch.elfClass);
-  if (typeof phdrs === "string") return fail(ENOEXEC, `${req.path}: ${phdrs}`);
+  if (typeof phdrs === "string") return fail(ENOEXEC, `${path}: ${phdrs}`);
 
   let interp: Prepared["interp"] = null;
   let interpHead: Uint8Array | null = null;
   for (const ph of phdrs) {
     if (ph.type !== PT_INTERP) continue;
-    if (ph.filesz > PATH_MAX || ph.filesz < 2) return fail(ENOEXEC, `${req.path}: PT_INTERP of ${ph.filesz} bytes`);
+    if (ph.filesz > PATH_MAX || ph.filesz < 2) return fail(ENOEXEC, `${path}: PT_INTERP of ${ph.filesz} bytes`);
     const bytes = read(ph.offset, ph.filesz);
-    if (bytes.length !== ph.filesz) return fail(EIO, `${req.path}: PT_INTERP cut short by the end of the file (EIO)`);
-    if (bytes[ph.filesz - 1] !== 0) return fail(ENOEXEC, `${req.path}: PT_INTERP is not NUL-terminated`);
+    if (bytes.length !== ph.filesz) return fail(EIO, `${path}: PT_INTERP cut short by the end of the file (EIO)`);
+    if (bytes[ph.filesz - 1] !== 0) return fail(ENOEXEC, `${path}: PT_INTERP is not NUL-terminated`);
     const nul = bytes.indexOf(0);
     const name = new TextDecoder().decode(bytes.subarray(0, nul));
     const f = openExec(req.vfs, name, req.creds, gid);
@@ -215,6 +220,30 @@ function prepare(req: ExecRequest, arch: ArchSpec, file: OpenFile, gid: number):
     interp.phdrs = iph;
   }
   return { hdr, phdrs, interp, execStack };
+}
+
+/**
+ * exec_binprm() with load_script(): while the file is a "#!" script, drop argv[0], push the
+ * script's name, the optional argument and the interpreter's name, and continue with the
+ * interpreter (ELOOP after five rewrites). Returns the file the ELF loader gets.
+ */
+function followScripts(req: ExecRequest, bprm: Bprm, file: OpenFile, gid: number): OpenFile | Failure {
+  let interp = req.path; // bprm->interp
+  for (let depth = 0; ; depth++) {
+    if (depth > 5) return fail(ELOOP, `${req.path}: more than five "#!" interpreters`);
+    const sb = parseShebang(reader(file)(0, BINPRM_BUF_SIZE));
+    if (sb === null) return file;
+    if ("errno" in sb) return fail(sb.errno, `${file.inode.path}: ${sb.reason}`);
+    removeArgZero(bprm);
+    for (const s of sb.arg === null ? [interp, sb.name] : [interp, sb.arg, sb.name]) {
+      const r = pushArg(bprm, s);
+      if (r < 0) return fail(-r, "the script's interpreter arguments do not fit the stack limit (E2BIG)");
+    }
+    interp = sb.name;
+    const next = openExec(req.vfs, sb.name, req.creds, gid);
+    if (!("inode" in next)) return fail(next.errno, `"#!" interpreter ${next.reason}`);
+    file = next;
+  }
 }
 
 /** arch_pick_mmap_layout() with ASLR off. */
@@ -321,7 +350,9 @@ export function execImage(req: ExecRequest): ExecOutcome {
   const copied = copyArgStrings(bprm, req.path, req.argv, req.envp);
   if (copied < 0) return fail(-copied, "argument and environment strings do not fit the stack limit (E2BIG)");
 
-  const prep = prepare(req, arch, file, gid);
+  const loader = followScripts(req, bprm, file, gid);
+  if (!("inode" in loader)) return loader;
+  const prep = prepare(req, arch, loader, gid);
   if ("errno" in prep) return prep;
 
   // begin_new_exec(): the point of no return. Then SET_PERSONALITY, setup_new_exec().
@@ -331,7 +362,7 @@ export function execImage(req: ExecRequest): ExecOutcome {
   const s = setupArgPages(mm, arch, bprm, stackFlags);
   if (s < 0) return killed(-s, "setup_arg_pages failed");
 
-  const loaded = loadSegments(mm, prep, file, arch);
+  const loaded = loadSegments(mm, prep, loader, arch);
   if ("errno" in loaded) return loaded;
 
   let entry = loaded.entry;
@@ -350,23 +381,16 @@ export function execImage(req: ExecRequest): ExecOutcome {
   const vdso = arch.setupAdditionalPages(mm, ctx);
   if (vdso !== null && vdso < 0) return killed(-vdso, "arch_setup_additional_pages failed");
 
-  const { auxv, randomAt } = createElfTables(
-    mm,
-    arch,
-    bprm,
-    {
-      phdrAddr: loaded.phdrAddr,
-      phnum: prep.hdr.phnum,
-      interpLoadAddr,
-      entry: loaded.entry,
-      vdso,
-      uid: req.creds.uid,
-      gid,
-      secure: false,
-    },
-    req.argv,
-    req.envp,
-  );
+  const { auxv, randomAt } = createElfTables(mm, arch, bprm, {
+    phdrAddr: loaded.phdrAddr,
+    phnum: prep.hdr.phnum,
+    interpLoadAddr,
+    entry: loaded.entry,
+    vdso,
+    uid: req.creds.uid,
+    gid,
+    secure: false,
+  });
   storeStackBytes(mm, bprm, randomAt);
-  return { ok: true, mm, exe: file, entry, auxv, ...(arch.verified ? {} : { note: MODELED_NOT_VERIFIED }) };
+  return { ok: true, mm, exe: loader, entry, auxv, ...(arch.verified ? {} : { note: MODELED_NOT_VERIFIED }) };
 }

@@ -60,6 +60,11 @@ export interface Bprm {
   exec: number;
   argc: number;
   envc: number;
+  /** The argument strings as they now are on the stack (a "#!" script rewrites them). */
+  args: string[];
+  envs: string[];
+  /** Lowest byte the string area ever reached: the stack VMA was grown down to its page. */
+  low: number;
   /** Bytes to store, as (address, bytes) runs. */
   readonly writes: Array<{ addr: number; bytes: Uint8Array }>;
 }
@@ -82,7 +87,7 @@ export function bprmInit(arch: ArchSpec, rlimitStack: number, argc: number, envc
   const ptrSize = (Math.max(argc, 1) + envc) * arch.wordSize;
   if (limit <= ptrSize) return -E2BIG;
   limit -= ptrSize;
-  return { p, argmin: p - limit, exec: 0, argc, envc, writes: [] };
+  return { p, argmin: p - limit, exec: 0, argc, envc, args: [], envs: [], low: p, writes: [] };
 }
 
 /** copy_string_kernel() / one string of copy_strings(): below the previous one. */
@@ -91,8 +96,26 @@ function copyString(b: Bprm, s: string): number {
   if (bytes.length > MAX_ARG_STRLEN) return -E2BIG;
   b.p -= bytes.length;
   if (b.p < b.argmin) return -E2BIG;
+  b.low = Math.min(b.low, b.p);
   b.writes.push({ addr: b.p, bytes });
   return 0;
+}
+
+/** copy_string_kernel() of one more argument in front of the others (binfmt_script). */
+export function pushArg(b: Bprm, s: string): number {
+  const r = copyString(b, s);
+  if (r) return r;
+  b.args.unshift(s);
+  b.argc++;
+  return 0;
+}
+
+/** remove_arg_zero(): argv[0] is dropped by moving p past its bytes (they stay below). */
+export function removeArgZero(b: Bprm): void {
+  if (b.argc === 0) return;
+  b.p += cString(b.args[0]).length;
+  b.args.shift();
+  b.argc--;
 }
 
 /**
@@ -111,10 +134,13 @@ export function copyArgStrings(b: Bprm, filename: string, argv: readonly string[
     r = copyString(b, argv[i]);
     if (r) return r;
   }
+  b.args = [...argv];
+  b.envs = [...envp];
   if (b.argc === 0) {
     r = copyString(b, "");
     if (r) return r;
     b.argc = 1;
+    b.args = [""];
   }
   return 0;
 }
@@ -137,7 +163,7 @@ export function setupArgPages(mm: Mm, arch: ArchSpec, b: Bprm, flags: number): n
   const stackTop = Math.ceil((arch.stackTop - (arch.stackTop % 16)) / 4096) * 4096;
   const shift = arch.stackTopMax - stackTop;
   const vmEnd = arch.stackTopMax;
-  const vmStart = b.p - (b.p % 4096);
+  const vmStart = b.low - (b.low % 4096);
   if (stackTop < mm.cfg.mmapMinAddr || vmEnd - vmStart >= stackTop - mm.cfg.mmapMinAddr) return -ENOMEM;
   b.p -= shift;
   b.exec -= shift;
@@ -188,14 +214,7 @@ function word(arch: ArchSpec, v: bigint): Uint8Array {
  * returns the auxv as saved in mm->saved_auxv (without AT_NULL). `randomAt` receives the
  * address of the AT_RANDOM bytes (their value is not modeled).
  */
-export function createElfTables(
-  mm: Mm,
-  arch: ArchSpec,
-  b: Bprm,
-  t: ElfTables,
-  argv: readonly string[],
-  envp: readonly string[],
-): { auxv: Array<[number, bigint]>; randomAt: number } {
+export function createElfTables(mm: Mm, arch: ArchSpec, b: Bprm, t: ElfTables): { auxv: Array<[number, bigint]>; randomAt: number } {
   let p = alignStack(b.p);
   let uPlatform = 0;
   if (arch.platform !== null) {
@@ -246,15 +265,14 @@ export function createElfTables(
   };
   put(BigInt(b.argc));
   let s = mm.argStart;
-  const args = argv.length === 0 ? [""] : argv;
-  for (const a of args) {
+  for (const a of b.args) {
     put(BigInt(s));
     s += cString(a).length;
   }
   put(0n);
   mm.argEnd = s;
   mm.envStart = s;
-  for (const e of envp) {
+  for (const e of b.envs) {
     put(BigInt(s));
     s += cString(e).length;
   }
