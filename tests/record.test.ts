@@ -53,7 +53,7 @@ describe("aspace record, then replay", { timeout: 60_000 }, () => {
     expect(t.head).toBeDefined();
   });
 
-  it("the probe (mmap through fds, mseal as syscall_0x1ce, fork + execve): every memory call modeled and matching", () => {
+  it("the probe (mmap through fds, mseal as syscall_0x1ce, memfd seals, SysV shm, prctl, fork + execve): every memory call modeled and matching", () => {
     const r = probeReport;
     expect(r.syscalls, targets(r)).toBe(r.modeled);
     expect(r.matched, targets(r)).toBe(r.modeled);

@@ -77,6 +77,8 @@ describe("one line of each form", () => {
     expect(s.args[1].kind).toBe("struct");
     const t = one("1 close(4<TCP:[10.0.0.1:22->10.0.0.2:5000]>) = 0");
     expect(t.args[0]).toMatchObject({ value: 4n, path: "TCP:[10.0.0.1:22->10.0.0.2:5000]" });
+    const m = one("1 ftruncate(3</memfd:aspace>(deleted), 4096) = -1 EPERM (Operation not permitted)");
+    expect(m.args[0]).toMatchObject({ kind: "int", value: 3n, path: "/memfd:aspace" });
     const p = one("1 pipe2([3<pipe:[54758]>, 4<pipe:[54758]>], 0) = 0");
     expect(p.args[0].kind).toBe("array");
   });

@@ -59,7 +59,7 @@ export function formatReplay(r: ReplayReport): string {
   }
   rows.push(["(memory total)", `${r.syscalls}`, `${r.modeled}`, `${r.matched}`, `${r.mismatched}`, `${r.unsupported_count}`]);
   const p = r.process_calls;
-  rows.push(["(execve/fork/clone)", `${p.calls}`, `${p.modeled}`, `${p.matched}`, `${p.mismatched}`, `${p.unsupported}`]);
+  rows.push(["(process, file calls)", `${p.calls}`, `${p.modeled}`, `${p.matched}`, `${p.mismatched}`, `${p.unsupported}`]);
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const [i, row] of rows.entries()) {
     const line = row.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join("  ");

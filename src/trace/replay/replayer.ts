@@ -4,6 +4,7 @@
 // from the log (openat, dup*, fcntl F_DUPFD*, close, ...) so that file mappings know their
 // file and open mode. What the model cannot run is `unsupported` with a reason, never guessed.
 
+import { memfdCreateNamed } from "../../kernel/fs/memfd.js";
 import type { Resolver } from "../../kernel/fs/vfs.js";
 import { Kernel, type SysResult } from "../../kernel/kernel.js";
 import type { KernelConfig } from "../../kernel/mm/config.js";
@@ -11,6 +12,7 @@ import type { Mm } from "../../kernel/mm/mm.js";
 import type { SealPolicy } from "../../kernel/policy/policy.js";
 import { SYSCALLS } from "../../kernel/syscalls.js";
 import type { Process } from "../../kernel/task/process.js";
+import { errnoName } from "../../kernel/uapi/errno.js";
 import { Unsupported } from "../../kernel/unsupported.js";
 import { hostResolver } from "../../oracle/host-files.js";
 import { parseArgs, splitArgs } from "../strace/args.js";
@@ -78,8 +80,12 @@ export function isMemoryCall(name: string, argsText: string): boolean {
   return false;
 }
 
-/** Calls that change the fd table (besides any call returning a decorated fd). */
+/** Calls that change the fd table or files (besides any call returning a decorated fd). */
 const FD_CALLS = new Set([
+  "ftruncate",
+  "memfd_create",
+  "shmget",
+  "shmctl",
   "open",
   "openat",
   "openat2",
@@ -198,6 +204,8 @@ export class Replayer {
   private readonly opts: ReplayOptions;
   private baseEnv: string[] | null;
   private readonly noteSet = new Set<string>();
+  /** SysV shm ids: the log's (kernel's) → the model's. */
+  private readonly shmIds = new Map<number, number>();
   /** The log prints fds with their paths (strace -y). */
   private sawDecoration = false;
   /** Tasks already warned that their image differs from the model's. */
@@ -577,9 +585,12 @@ export class Replayer {
       case "process_vm_writev":
       case "process_madvise":
         throw new ArgError(`${c.name}: strace prints the iovec contents, not the vector's address the model needs`);
-      case "shmat":
-      case "shmdt":
-        throw new ArgError(`${c.name}: SysV shm ids of the log are not mapped to the model's (shmget not replayed)`);
+      case "shmat": {
+        // The log's shmid is the kernel's; the model's segment has its own id.
+        const id = this.shmIds.get(Number(argU64(a[0])));
+        if (id === undefined) throw new ArgError(`shmat: shmid ${a[0]?.raw} does not come from a shmget in the log`);
+        return [id, argU64(a[1]), argU64(a[2])];
+      }
       default:
         return a.map((x) => argU64(x));
     }
@@ -886,8 +897,26 @@ export class Replayer {
       case "fcntl":
       case "fcntl64": {
         const cmd = c.args[1]?.raw ?? "";
-        if (retFd >= 0 && (cmd === "F_DUPFD" || cmd === "F_DUPFD_CLOEXEC") && c.args[0]?.kind === "int")
-          this.dup(t, files, Number(c.args[0].value), retFd, cmd === "F_DUPFD_CLOEXEC");
+        const fd = c.args[0]?.kind === "int" ? Number(c.args[0].value) : -1;
+        if (retFd >= 0 && (cmd === "F_DUPFD" || cmd === "F_DUPFD_CLOEXEC") && fd >= 0)
+          this.dup(t, files, fd, retFd, cmd === "F_DUPFD_CLOEXEC");
+        else if (cmd === "F_SETFD" && ret.kind === "value" && fd >= 0) {
+          if (c.args[2]?.raw.includes("FD_CLOEXEC")) t.cloexec.add(fd);
+          else t.cloexec.delete(fd);
+        } else if ((cmd === "F_ADD_SEALS" || cmd === "F_GET_SEALS") && files.get(fd) !== null) this.fileCall(t, c, "fcntl");
+        return;
+      }
+      case "ftruncate":
+        if (c.args[0]?.kind === "int" && files.get(Number(c.args[0].value)) !== null) this.fileCall(t, c, "ftruncate");
+        return;
+      case "memfd_create": {
+        this.memfdCreate(t, files, c);
+        return;
+      }
+      case "shmget":
+      case "shmctl": {
+        if (c.name === "shmctl" && !c.argsText.includes("IPC_RMID")) return;
+        this.fileCall(t, c, c.name);
         return;
       }
       case "pipe":
@@ -903,7 +932,6 @@ export class Replayer {
         // model does not know what it is, but the number is taken.
         if (retFd >= 0 && ret.kind === "value" && ret.path !== undefined) {
           this.opaqueFd(t, files, retFd, /CLOEXEC/.test(c.argsText));
-          if (c.name === "memfd_create") this.note("memfd_create: memfd files are not replayed; their mappings are unsupported");
         }
     }
   }
@@ -937,6 +965,105 @@ export class Replayer {
       files.installAt(to, f);
       if (cloexec) t.cloexec.add(to);
     } else if (opaque) this.opaqueFd(t, files, to, cloexec);
+  }
+
+  /**
+   * memfd_create with the name the log prints (the model's memfdCreateNamed: the syscall's
+   * checks without reading user memory), moved to the fd number the kernel returned.
+   */
+  private memfdCreate(t: TraceTask, files: Process["files"], c: StraceCall): void {
+    const name = c.args[0];
+    const rec: CallRecord = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: null,
+      status: "unsupported",
+      memory: false,
+    };
+    let flags: number;
+    try {
+      flags = Number(argU64(c.args[1]));
+    } catch (e) {
+      flags = -1;
+      rec.reason = (e as Error).message;
+    }
+    if (name?.kind !== "str" || name.truncated || flags < 0) {
+      rec.reason ??= "memfd_create: the name is not printed in full";
+      if (c.ret.kind === "value") this.opaqueFd(t, files, Number(c.ret.value), (flags & 1) !== 0);
+      this.emit(rec);
+      return;
+    }
+    const got = memfdCreateNamed(this.kernel.process(t.modelPid as number), name.value, flags);
+    if (got >= 0 && c.ret.kind === "value") {
+      const want = Number(c.ret.value);
+      const f = files.get(got);
+      files.close(got);
+      this.forget(t, files, want);
+      if (f !== null) files.installAt(want, f);
+      if ((flags & 1) !== 0) t.cloexec.add(want);
+      rec.status = "matched";
+      rec.predicted = String(want);
+    } else {
+      if (got >= 0) files.close(got);
+      rec.predicted = got >= 0 ? String(got) : `-1 ${errnoName(-got)}`;
+      rec.status = c.ret.kind === "error" && got < 0 && errnoName(-got) === c.ret.errno ? "matched" : "mismatched";
+      if (c.ret.kind === "value") this.opaqueFd(t, files, Number(c.ret.value), (flags & 1) !== 0);
+    }
+    this.emit(rec);
+  }
+
+  /**
+   * A file or IPC call that changes what later mappings see (ftruncate, fcntl seals, shmget,
+   * shmctl IPC_RMID), run through the model and tallied with the process calls.
+   */
+  private fileCall(t: TraceTask, c: StraceCall, name: string): void {
+    const rec: CallRecord = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: null,
+      status: "unsupported",
+      memory: false,
+    };
+    if (c.ret.kind === "unknown") {
+      rec.reason = "result not recorded";
+      this.emit(rec);
+      return;
+    }
+    let args: Array<number | bigint>;
+    try {
+      args = c.args.slice(0, 3).map((x) => (x.kind === "null" ? 0 : argU64(x)));
+      if (name === "shmctl") {
+        const id = this.shmIds.get(Number(args[0]));
+        if (id === undefined) throw new ArgError(`shmctl: shmid ${c.args[0]?.raw} does not come from a shmget in the log`);
+        args[0] = id;
+      }
+    } catch (e) {
+      rec.reason = e instanceof ArgError ? e.message : `argument: ${(e as Error).message}`;
+      this.emit(rec);
+      return;
+    }
+    const modelPid = t.modelPid as number;
+    const got = this.run(() => this.kernel.syscall(modelPid, name, args));
+    if ("unsupported" in got) {
+      rec.reason = got.unsupported;
+      this.emit(rec);
+      return;
+    }
+    rec.predicted = printResult(got);
+    if (name === "shmget") {
+      // Ids are the kernel's choice: a success matches a success, and the ids are paired.
+      const ok = c.ret.kind === "value" ? "ret" in got : sameResult(c.ret, got);
+      if (ok && c.ret.kind === "value" && "ret" in got) this.shmIds.set(Number(c.ret.value), Number(got.ret));
+      rec.status = ok ? "matched" : "mismatched";
+    } else rec.status = sameResult(c.ret, got) ? "matched" : "mismatched";
+    if (rec.status === "mismatched") this.divergence(c, modelPid, rec.predicted, false);
+    this.emit(rec);
   }
 
   /** The fd is open in the traced process, on something the model does not hold. */

@@ -96,16 +96,18 @@ export function parseInteger(text: string): bigint | null {
   return m[1] === "-" ? -v : v;
 }
 
-/** Split `3</path>` into the value text and the decoration's contents. */
-function splitDecoration(text: string): { base: string; path?: string } {
-  if (!text.endsWith(">")) return { base: text };
+/** Split `3</path>` (or `3</memfd:x>(deleted)`) into the value text and the decoration's contents. */
+function splitDecoration(full: string): { base: string; path?: string } {
+  // strace -y prints "(deleted)" after the decoration of an unlinked file.
+  const text = full.endsWith(">(deleted)") ? full.slice(0, -9) : full;
+  if (!text.endsWith(">")) return { base: full };
   for (let i = 1; i < text.length; i++) {
     if (text.charCodeAt(i) === 60 && isWordChar(text.charCodeAt(i - 1))) {
       if (decorationEnd(text, i) === text.length) return { base: text.slice(0, i), path: text.slice(i + 1, -1) };
-      return { base: text };
+      return { base: full };
     }
   }
-  return { base: text };
+  return { base: full };
 }
 
 /** Drop a trailing `/* ... *\/` comment (`0x7ffd... /* 4 vars *\/`). */
