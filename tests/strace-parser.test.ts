@@ -152,6 +152,28 @@ describe("one line of each form", () => {
   });
 });
 
+describe("older and optional forms", () => {
+  it("strace 4.x resumed lines with a space before ')', -X verbose comments, strace's own messages and -k frames", () => {
+    const evs = parseStraceSync([
+      "strace: Process 4242 attached",
+      "[pid  4242] mmap(NULL, 8192, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0 <unfinished ...>",
+      "[pid  4242] <... mmap resumed> )      = 0x7f0000000000",
+      " > /lib/x86_64-linux-gnu/libc.so.6(mmap64+0x26) [0xfe7a6]",
+      "4242 mprotect(0x7f0000000000, 4096, 0x1 /* PROT_READ */) = 0",
+      "--- SIGCHLD (Child exited) @ 0 (0) ---",
+    ]);
+    expect(evs.filter((e) => e.kind === "diagnostic")).toEqual([]);
+    const c = calls(evs);
+    expect(c.map((x) => [x.pid, x.name, x.ret.kind === "value" ? x.ret.value : null])).toEqual([
+      [4242, "mmap", 0x7f0000000000n],
+      [4242, "mprotect", 0n],
+    ]);
+    expect(c[0].args).toHaveLength(6);
+    expect(c[1].args[2]).toMatchObject({ kind: "int", value: 1n });
+    expect(evs.some((e) => e.kind === "signal" && e.signal === "SIGCHLD")).toBe(true);
+  });
+});
+
 describe("split calls", () => {
   it("joins <unfinished ...> and <... resumed> per PID across interleaved tasks", () => {
     const evs = parseStraceSync([

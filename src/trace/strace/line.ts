@@ -58,6 +58,9 @@ function splitReturn(rest: string): { args: string; ret: string; duration?: numb
 export function parseLine(text: string): LineRecord {
   let s = text.endsWith("\r") ? text.slice(0, -1) : text;
   if (s.length === 0 || (s.charCodeAt(0) <= 32 && s.trim() === "")) return { kind: "skip" };
+  // strace's own messages (`strace: Process 1234 attached`, when stderr was captured too) and
+  // -k stack frames (` > /lib/x86_64-linux-gnu/libc.so.6(mmap+0x1a) [0x...]`) are not calls.
+  if (s.startsWith("strace: ") || s.startsWith(" > ")) return { kind: "skip" };
   let pid: number | null = null;
   // "[pid  1234] " (stderr output) or "1234 " (-o with -f).
   if (s.startsWith("[pid")) {
