@@ -11,7 +11,14 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { policyByName } from "../src/kernel/policy/index.js";
 import { hostResolver } from "../src/oracle/host-files.js";
-import { CRIU_RESTORE, CRIU_RESTORE_PARK, CRIU_RESTORE_PROXY, RESTORE_MMAPS, RESTORE_MPROTECTS } from "../src/scenarios/criu-restore.js";
+import {
+  CRIU_RESTORE,
+  CRIU_RESTORE_PARK,
+  CRIU_RESTORE_PROXY,
+  CRIU_RESTORE_UPROBE,
+  RESTORE_MMAPS,
+  RESTORE_MPROTECTS,
+} from "../src/scenarios/criu-restore.js";
 import { GVISOR_STUB } from "../src/scenarios/gvisor-stub.js";
 import { GVISOR_VM_EXEC } from "../src/scenarios/gvisor-vm-exec.js";
 import { SCENARIOS } from "../src/scenarios/index.js";
@@ -158,6 +165,14 @@ describe("the proposals", () => {
           `${p} ${c.call}`,
         ).toEqual([]);
     }
+  });
+
+  it("sysmap+prctl-optout does not cover [uprobes] (§3, design.md): a restore after a uprobe hit fails at unmap_old_vmas on it", () => {
+    expect(under(CRIU_RESTORE_UPROBE, "none").impact.status).toBe("ok");
+    const { none, impact } = under(CRIU_RESTORE_UPROBE, "sysmap+prctl-optout");
+    const first = none.calls.find((c) => c.kinds.includes("uprobes"));
+    expect(first?.step).toMatch(/^B8 unmap_old_vmas/);
+    expect(impact.first_failure).toMatchObject({ seq: first?.seq, result: "-1 EPERM", kind: "uprobes" });
   });
 
   it("sysmap+cap-cr: no help for a stub that is root only in its own user namespace, nor for rr as a user", () => {

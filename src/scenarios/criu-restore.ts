@@ -11,6 +11,7 @@
 // (the blob, the premap probe, the task args) come from the model's answers, as they came
 // from the kernel's; the dumpee's addresses are the image's (mm-13837.img), verbatim.
 
+import { uprobeXolPage } from "../kernel/arch/uprobes.js";
 import type { FileFacts } from "../kernel/fs/vfs.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { parseMaps } from "../kernel/procfs/parse.js";
@@ -103,7 +104,7 @@ const OLD_VDSO = 0x7fe980a1d000;
 const RESTORER_FAILS =
   "criu/pie/restorer.c __export_restore_task: pr_err, goto core_restore_end: the task aborts the restore (futex abort, exit_group); `criu restore` reports failure and the process is not restored";
 
-export type CriuVariant = "remap" | "proxy" | "park";
+export type CriuVariant = "remap" | "proxy" | "park" | "uprobe";
 
 const PR_SET_MM = 35;
 const PR_SET_MM_MAP = 14;
@@ -270,6 +271,14 @@ function restore(kernel: Kernel, ctx: ScenarioContext, variant: CriuVariant): Ca
       }
     }
 
+    if (variant === "uprobe") {
+      // A uprobe fires in this task before the restorer runs (e.g. a system-wide bpftrace
+      // probe on libc's malloc, which criu calls while preparing the restore): the kernel
+      // creates the [uprobes] XOL page (kernel/events/uprobes.c xol_add_vma; a model
+      // operation, no syscall makes it). unmap_old_vmas then covers it too.
+      const xol = uprobeXolPage(kernel.process(pid).mm, true);
+      if (xol < 0) throw new Error(`criu scenario: the uprobes XOL page could not be created (errno ${-xol})`);
+    }
     // Phase B, the restorer: unmap_old_vmas() keeps only the bootstrap (premap is empty).
     p.call("munmap", [0, BOOTSTRAP], { step: "B8 unmap_old_vmas 1/3: below the bootstrap", reaction: RESTORER_FAILS });
     p.call("munmap", [BOOTSTRAP_END, Number(premap) - BOOTSTRAP_END], {
@@ -377,6 +386,12 @@ export const CRIU_RESTORE_PROXY = criuScenario(
   "proxy",
   "The same restore when the runtime vdso does not match the dumped one (CRIU_FAULT=127): the dumped copy stays as a proxy, the runtime vdso is made writable to stamp a mark",
   "criu-restore.md §1b (traces criu42-restore-fi127-vdso-proxy*); criu/pie/parasite-vdso.c add_vdso_proxy",
+);
+
+export const CRIU_RESTORE_UPROBE = criuScenario(
+  "uprobe",
+  "The same restore (remap path) when a uprobe has fired in the restoring task first (e.g. system-wide bpftrace on libc): its [uprobes] XOL page lies in the range unmap_old_vmas removes",
+  "criu-restore.md §1a; kernel/events/uprobes.c xol_add_vma (first uprobe hit), reference linux-6.18-mm.md §3 (uprobes sealed by sysmap; the opt-out covers vdso/vvar/sigpage, not uprobes)",
 );
 
 export const CRIU_RESTORE_PARK = criuScenario(

@@ -1,6 +1,6 @@
 // The scenarios from the review debate, in the order the study reports them.
 
-import { CRIU_RESTORE, CRIU_RESTORE_PARK, CRIU_RESTORE_PROXY } from "./criu-restore.js";
+import { CRIU_RESTORE, CRIU_RESTORE_PARK, CRIU_RESTORE_PROXY, CRIU_RESTORE_UPROBE } from "./criu-restore.js";
 import { GVISOR_STUB } from "./gvisor-stub.js";
 import { GVISOR_VM_EXEC } from "./gvisor-vm-exec.js";
 import { LDSO_RELRO_SEAL } from "./ldso-relro-seal.js";
@@ -12,6 +12,7 @@ export const SCENARIOS: readonly Scenario[] = [
   CRIU_RESTORE,
   CRIU_RESTORE_PROXY,
   CRIU_RESTORE_PARK,
+  CRIU_RESTORE_UPROBE,
   GVISOR_STUB,
   GVISOR_VM_EXEC,
   RR_VDSO_REMAP,
