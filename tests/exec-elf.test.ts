@@ -19,8 +19,9 @@ import type { SealPolicy } from "../src/kernel/policy/policy.js";
 import { procMaps, procSmaps, vmFlagNames } from "../src/kernel/procfs/maps.js";
 import { SYSCALLS } from "../src/kernel/syscalls.js";
 import { Process } from "../src/kernel/task/process.js";
+import { Unsupported } from "../src/kernel/unsupported.js";
 import { compareExec, type ExecCase, modelExec } from "../src/oracle/conform-exec.js";
-import { execmapsPath } from "../src/oracle/exec-live.js";
+import { execmapsPath, liveExec } from "../src/oracle/exec-live.js";
 import { hostResolver } from "../src/oracle/host-files.js";
 
 const TRUE = readFileSync("/bin/true");
@@ -169,6 +170,17 @@ describe('"#!" scripts (live)', () => {
     file("nx-interp", TRUE, 0o644);
     expect(run(sh("m2", `#!${join(dir, "nx-interp")}\n`)).live).toBe("errno EACCES");
     expect(run(sh("m3", "#!/bin/sh\n", 0o644)).live).toBe("errno EACCES");
+  });
+});
+
+describe("set-uid programs", () => {
+  it("execve clears ADDR_NO_RANDOMIZE for them (live: randomized layout), so the model says Unsupported", () => {
+    const p = file("suid-true", TRUE, 0o4755);
+    const live = liveExec({ path: p, argv: ["x"], envp: [] });
+    if (!live.ok) throw new Error("set-uid exec failed on the live kernel");
+    expect(live.maps.startsWith("555555554000-")).toBe(false);
+    expect(() => modelExec({ path: p, argv: ["x"], envp: [] })).toThrow(Unsupported);
+    expect(() => modelExec({ path: p, argv: ["x"], envp: [] })).toThrow(/clears ADDR_NO_RANDOMIZE/);
   });
 });
 

@@ -155,6 +155,17 @@ export function openExec(vfs: Vfs, path: string, creds: Creds, gid: number): Ope
   return f;
 }
 
+/**
+ * bprm_fill_uid(): a set-uid file, or a set-gid one with group execute, adds
+ * PER_CLEAR_ON_SETID to bprm->per_clear, and begin_new_exec() clears those personality bits
+ * — ADDR_NO_RANDOMIZE among them — whatever the ids (verified: set-uid-root programs run by
+ * root under `setarch -R` get a randomized layout).
+ */
+function clearsPersonality(file: OpenFile): boolean {
+  const m = file.inode.mode;
+  return (m & 0o4000) !== 0 || (m & 0o2010) === 0o2010;
+}
+
 /** What load_elf_binary() learns before the point of no return. */
 interface Prepared {
   hdr: ElfHeader;
@@ -343,7 +354,6 @@ export function execImage(req: ExecRequest): ExecOutcome {
   const gid = req.gid ?? 0;
   const file = openExec(req.vfs, req.path, req.creds, gid);
   if (!("inode" in file)) return file;
-  if (file.inode.mode & 0o6000) throw new Unsupported(`${req.path} is set-uid or set-gid (credential changes are not modeled)`);
 
   const bprm = bprmInit(arch, req.rlimits.stack, req.argv.length, req.envp.length);
   if (typeof bprm === "number") return fail(-bprm, "argument and environment pointers do not fit the stack limit (E2BIG)");
@@ -354,6 +364,10 @@ export function execImage(req: ExecRequest): ExecOutcome {
   if (!("inode" in loader)) return loader;
   const prep = prepare(req, arch, loader, gid);
   if ("errno" in prep) return prep;
+  // begin_new_exec() → bprm_creds_from_file() looks at the file the ELF loader got.
+  if (clearsPersonality(loader)) {
+    throw new Unsupported(`${loader.inode.path} is set-uid or set-gid: execve clears ADDR_NO_RANDOMIZE for it, and ASLR is not modeled`);
+  }
 
   // begin_new_exec(): the point of no return. Then SET_PERSONALITY, setup_new_exec().
   const mm = newMm(req, arch);
