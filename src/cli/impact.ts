@@ -2,7 +2,7 @@
 // result changes against `none`, grouped by the kind of mapping they touch, with the first
 // failing call of every task and what the program does right after it. A subject is a
 // recorded strace log, or `scenario:NAME` for one of the study's scenarios.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { POLICIES, policyByName } from "../kernel/policy/index.js";
@@ -33,9 +33,6 @@ async function runsOf(subject: string, policies: readonly SealPolicy[]): Promise
     if (e instanceof NotAStraceLogError) throw new InputError(e.message, subject);
     throw e;
   }
-  // What the program did next comes from the log itself.
-  const lines = readFileSync(subject, "utf8").split("\n");
-  for (const r of runs) r.lineText = (n) => lines[n - 1];
   return runs;
 }
 

@@ -9,7 +9,7 @@
 // touching those pages, in either run, is `unknown` and adds its own pages to the unknown
 // set; calls elsewhere are compared as before.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Resolver } from "../kernel/fs/vfs.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
@@ -372,5 +372,23 @@ export const runLog: LogRunner = async (path, policy, resolver) => {
     if (e instanceof NotAStraceLogError) throw e;
     return { subject, type: "log", policy: policy.name, calls, error: e instanceof Error ? e.message : String(e) };
   }
-  return { subject, type: "log", policy: policy.name, calls };
+  return { subject, type: "log", policy: policy.name, calls, lineText: lazyLines(path) };
 };
+
+/** Logs larger than this are not read again for context lines (they stream through replay). */
+const CONTEXT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The log's lines by number, read on first use (only when a failure needs context). */
+function lazyLines(path: string): (line: number) => string | undefined {
+  let lines: string[] | null = null;
+  return (n) => {
+    if (lines === null) {
+      try {
+        lines = statSync(path).size <= CONTEXT_MAX_BYTES ? readFileSync(path, "utf8").split("\n") : [];
+      } catch {
+        lines = [];
+      }
+    }
+    return lines[n - 1];
+  };
+}
