@@ -86,9 +86,6 @@ export class ScenarioProgram {
     if (!accepted) throw new ProgramStopped();
     return result;
   }
-
-  /** A step the program takes that is not a syscall the model needs (recorded nowhere). */
-  note(_what: string): void {}
 }
 
 /** Run a program body; the calls up to and including the one it stopped at. */
