@@ -181,7 +181,9 @@ export const IMAGE_AUXV: readonly bigint[] = [
 function auxvBytes(): Uint8Array {
   const b = new Uint8Array(IMAGE_AUXV.length * 8);
   const dv = new DataView(b.buffer);
-  IMAGE_AUXV.forEach((w, i) => dv.setBigUint64(i * 8, w, true));
+  IMAGE_AUXV.forEach((w, i) => {
+    dv.setBigUint64(i * 8, w, true);
+  });
   return b;
 }
 
@@ -189,7 +191,9 @@ function auxvBytes(): Uint8Array {
 function prctlMmMap(auxv: number, exeFd: number): Uint8Array {
   const b = new Uint8Array(PRCTL_MM_MAP_SIZE);
   const dv = new DataView(b.buffer);
-  IMAGE_MM.forEach((w, i) => dv.setBigUint64(i * 8, w, true));
+  IMAGE_MM.forEach((w, i) => {
+    dv.setBigUint64(i * 8, w, true);
+  });
   dv.setBigUint64(88, BigInt(auxv), true);
   dv.setUint32(96, IMAGE_AUXV.length * 8, true);
   dv.setUint32(100, exeFd, true);
