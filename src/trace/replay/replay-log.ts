@@ -2,7 +2,7 @@
 // through the model, and return the report. Streaming: the log is never held whole.
 
 import { existsSync, readFileSync } from "node:fs";
-import { readLogLines } from "../strace/lines.js";
+import { readLogBatches } from "../strace/lines.js";
 import { StraceParser } from "../strace/parser.js";
 import { Replayer, type ReplayOptions } from "./replayer.js";
 import type { ReplayReport } from "./types.js";
@@ -50,14 +50,18 @@ export async function replayLog(
     const meta = metaEnvironment(input);
     if (meta !== null) r.setBaseEnv(meta.env, `from ${meta.file}`);
   }
-  const lines = typeof input === "string" ? readLogLines(input) : input;
   const parser = new StraceParser();
   const t0 = performance.now();
   let n = 0;
-  for await (const text of lines) {
+  const feed = (text: string) => {
     n++;
     r.line(text, n);
     for (const ev of parser.push(text)) r.event(ev);
+  };
+  if (typeof input === "string") {
+    for await (const batch of readLogBatches(input)) for (const text of batch) feed(text);
+  } else {
+    for await (const text of input) feed(text);
   }
   for (const ev of parser.finish()) r.event(ev);
   if (parser.recognized === 0) {

@@ -204,6 +204,7 @@ export class Replayer {
   private readonly opts: ReplayOptions;
   private baseEnv: string[] | null;
   private readonly noteSet = new Set<string>();
+  private exitedTasks = 0;
   /** SysV shm ids: the log's (kernel's) → the model's. */
   private readonly shmIds = new Map<number, number>();
   /** The log prints fds with their paths (strace -y). */
@@ -290,6 +291,18 @@ export class Replayer {
   }
 
   event(ev: StraceEvent): void {
+    try {
+      this.dispatch(ev);
+    } catch (e) {
+      // A bug in the replayer or the model must not end the replay: the event is reported
+      // as unreadable and the replay goes on.
+      const line = ev.kind === "diagnostic" ? ev.line : ev.line;
+      this.report.diagnostic_count++;
+      if (this.report.diagnostics.length < 20) this.report.diagnostics.push({ line, message: `replay error: ${(e as Error).message}` });
+    }
+  }
+
+  private dispatch(ev: StraceEvent): void {
     switch (ev.kind) {
       case "call":
         this.call(ev);
@@ -310,7 +323,7 @@ export class Replayer {
   }
 
   finish(): ReplayReport {
-    this.report.tasks = this.tasks.size;
+    this.report.tasks = this.tasks.size + this.exitedTasks;
     for (const f of this.fileSources.values()) {
       if (f.source === "bundle") this.note(`${f.path}: taken from the bundle (${f.why})`);
     }
@@ -384,9 +397,14 @@ export class Replayer {
   }
 
   private exited(pid: number | null): void {
-    const t = this.tasks.get(this.key(pid));
-    if (t === undefined || t.modelPid === null) return;
-    if (this.kernel.tasks.lookup(t.modelPid) !== null) this.kernel.exit(t.modelPid);
+    const k = this.key(pid);
+    const t = this.tasks.get(k);
+    if (t === undefined) return;
+    // The PID may be reused by a later task: that one starts afresh (fork or execve).
+    this.tasks.delete(k);
+    this.exitedTasks++;
+    if (t.modelPid !== null && this.kernel.tasks.lookup(t.modelPid) !== null) this.kernel.exit(t.modelPid);
+    t.modelPid = null;
     t.unmodeled = "the task has exited";
   }
 

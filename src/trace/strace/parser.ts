@@ -155,11 +155,12 @@ export class StraceParser {
   }
 }
 
-/** Parse a whole stream of lines into events (async: lines may come from a file or stdin). */
-export async function* parseStrace(lines: AsyncIterable<string> | Iterable<string>): AsyncGenerator<StraceEvent> {
+/** Parse a whole stream of lines into events (async: lines may come from a file or stdin). For speed, pass readLogBatches(path). */
+export async function* parseStrace(lines: AsyncIterable<string | string[]> | Iterable<string>): AsyncGenerator<StraceEvent> {
   const p = new StraceParser();
-  for await (const text of lines) {
-    for (const ev of p.push(text)) yield ev;
+  for await (const item of lines) {
+    if (typeof item === "string") for (const ev of p.push(item)) yield ev;
+    else for (const text of item) for (const ev of p.push(text)) yield ev;
   }
   for (const ev of p.finish()) yield ev;
 }
