@@ -88,3 +88,16 @@ describe("a log recorded the other way (ASLR on, no -y: the CRIU mseal probe)", 
     expect(r.divergences.find((d) => d.name === "brk")?.adopted).toBe(false);
   });
 });
+
+describe("long logs", () => {
+  it("a PID reused after its task exited is a new task (the perl trace twice in one log)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const lines = readFileSync(`${TRACES}/perl_e1.strace`, "utf8").trimEnd().split("\n");
+    const env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"];
+    const r = await replayLog([...lines, ...lines], { env });
+    expect(r.tasks).toBe(2);
+    expect(r.syscalls).toBe(80);
+    expect(r.matched).toBe(80);
+    expect(r.diagnostic_count).toBe(0);
+  });
+});
