@@ -16,9 +16,11 @@ const PAGE = 4096;
  * (write faults, copy-on-write). Returns null, or the first page that could not be written
  * (EFAULT: unmapped, not writable, guard or SIGBUS).
  */
-export function writePagesBulk(mm: Mm, src: Uint8Array, runs: Array<[number, number, number]>): number | null {
+export function writePagesBulk(mm: Mm, src: Uint8Array, runs: Array<[number, number, number]>, adopt = false): number | null {
   for (const [start, pages, offset] of runs) {
-    const copy = src.slice(offset, offset + pages * PAGE);
+    // `adopt`: the caller hands over `src` (bytes just read from the pages file, referenced
+    // by nothing else), so the frames may use it in place instead of a copy.
+    const copy = adopt ? src.subarray(offset, offset + pages * PAGE) : src.slice(offset, offset + pages * PAGE);
     for (let i = 0; i < pages; i++) {
       const page = start + i;
       const vma = mm.tree.find(page);

@@ -202,7 +202,8 @@ export function restore(src: string | CheckpointImages, opts: RestoreOptions = {
   let last: { ok: boolean; reason: string | null; vdsoPath: string | null; pid: number; recorded: number } | null = null;
   for (const t of roots) {
     const plan = planTask(t, img.files);
-    last = restoreTask(kernel, plan, { ...opts, strategy, facts, mapPath, policy }, steps);
+    // Pages read from a directory here belong to this restore alone: the frames may adopt them.
+    last = restoreTask(kernel, plan, { ...opts, strategy, facts, mapPath, policy, adoptPages: typeof src === "string" }, steps);
     if (!last.ok) break;
   }
   const r = last as NonNullable<typeof last>;
@@ -228,6 +229,7 @@ export function restore(src: string | CheckpointImages, opts: RestoreOptions = {
 }
 
 interface TaskOptions extends RestoreOptions {
+  adoptPages: boolean;
   strategy: Strategy;
   facts: RestorerFacts;
   mapPath: PathMap;
@@ -382,7 +384,7 @@ function restoreTask(
     }
     const total = plan.runs.reduce((s, r) => s + r.pages * PAGE, 0);
     if (iov.length > 0) {
-      const bad = writePagesBulk(kernel.process(pid).enter(), plan.pages, iov);
+      const bad = writePagesBulk(kernel.process(pid).enter(), plan.pages, iov, opts.adoptPages);
       if (bad !== null) {
         record(
           "B",
