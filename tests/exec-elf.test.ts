@@ -431,6 +431,16 @@ describe("other architectures (kernel source; every outcome says 'modeled, not v
     expect(procMaps(o.mm).trimEnd().split("\n").at(-1)).toMatch(/^ffff0000-ffff1000 r-xp .*\[vectors\]$/);
     expect(o.mm.startStack % 16).toBe(0);
   });
+  it("arm64 running an AArch32 file: compat task with [vectors] at 0xffff0000 (its STACK_TOP) and [sigpage]", () => {
+    const o = ok(execImage(request({ resolver: tinyResolver(tinyElf(32, 40, 0x10000)), path: "/tiny", arch: "arm64" })));
+    expect(o.note).toBe("modeled, not verified");
+    const maps = procMaps(o.mm);
+    expect(maps).toMatch(/^ffff0000-ffff1000 r-xp 00000000 00:00 0 +\[vectors\]$/m);
+    expect(maps).toMatch(/^[0-9a-f]+-ffff0000 rw-p 00000000 00:00 0 +\[stack\]$/m);
+    // mmap_base = STACK_TOP − 128 MiB: the sigpage is the first page below it.
+    expect(maps).toContain("f7fef000-f7ff0000 r-xp 00000000 00:00 0                                  [sigpage]");
+    expect(o.auxv.find(([t]) => t === 4)?.[1]).toBe(32n);
+  });
   it("an x86_64 binary under --arch arm64 is ENOEXEC (e_machine)", () => {
     const o = execImage(request({ path: "/bin/true", arch: "arm64" }));
     expect(o.ok ? "ok" : o.errno).toBe(8);

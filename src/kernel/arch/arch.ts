@@ -31,6 +31,8 @@ export interface ArchSpec {
   readonly arch: Arch;
   /** Checked against the live kernel (x86_64 only); else outputs say "modeled, not verified". */
   readonly verified: boolean;
+  /** A 32-bit (compat) task of a 64-bit kernel. */
+  readonly compat?: boolean;
   /** Class of the ELF files this arch's native loader takes (its Elf*_Ehdr layout). */
   readonly elfClass: 32 | 64;
   /** elf_check_arch(): the e_machine the native loader accepts. */

@@ -4,10 +4,15 @@
 // "aarch64", ARCH_DLINFO: AT_SYSINFO_EHDR, AT_MINSIGSTKSZ) and arch/arm64/kernel/vdso.c
 // __setup_additional_pages(): one get_unmapped_area() for the generic data store [vvar]
 // (VDSO_NR_PAGES = 3: time, time namespace, getrandom; no arch data pages) and the [vdso]
-// text above it, no [vvar_vclock]. AArch32 compat tasks also get [vectors] (the kuser
-// helpers page at 0xffff0000) and [sigpage] (aarch32_setup_additional_pages()).
+// text above it, no [vvar_vclock].
+//
+// AArch32 (compat) tasks — an ELFCLASS32 EM_ARM file run by an arm64 kernel — get
+// [vectors] (the kuser helpers page at AARCH32_VECTORS_BASE 0xffff0000, which is also their
+// STACK_TOP) and [sigpage] from aarch32_setup_additional_pages(); no compat vdso
+// (CONFIG_COMPAT_VDSO needs a 32-bit toolchain and is assumed off). Their address space is
+// TASK_SIZE_32 = 4 GiB − 4 KiB and ELF_ET_DYN_BASE = 2/3 of it (COMPAT_ELF_ET_DYN_BASE).
 
-import { EM_AARCH64 } from "../exec/elf.js";
+import { EM_AARCH64, EM_ARM } from "../exec/elf.js";
 import type { Mm } from "../mm/mm.js";
 import { getUnmappedArea } from "../mm/unmapped-area.js";
 import { VM_DONTDUMP, VM_EXEC, VM_IO, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_PFNMAP, VM_READ } from "../uapi/vmflags.js";
@@ -76,10 +81,6 @@ export const ARM64: ArchSpec = {
   hwcap: 0n,
   hwcap2: 0n,
   setupAdditionalPages: (mm, ctx) => {
-    if (ctx.compat) {
-      const r = setupCompatPages(mm, ctx);
-      if (r < 0) return r;
-    }
     const addr = getUnmappedArea(mm, 0, ARM64_VVAR.pages + ARM64_VDSO.pages, 0, { kind: "anon" });
     if (addr < 0) return addr;
     let r = install(mm, addr, ARM64_VVAR, ctx);
@@ -87,5 +88,32 @@ export const ARM64: ArchSpec = {
     r = install(mm, addr + ARM64_VVAR.pages, ARM64_VDSO, ctx);
     if (r < 0) return r;
     return (addr + ARM64_VVAR.pages) * 4096;
+  },
+};
+
+const TASK_SIZE_32 = 2 ** 32 - 4096;
+
+/** An AArch32 task on an arm64 kernel (compat_binfmt_elf). */
+export const ARM64_COMPAT: ArchSpec = {
+  arch: "arm64",
+  verified: false,
+  compat: true,
+  elfClass: 32,
+  machine: EM_ARM,
+  taskSize: TASK_SIZE_32 / 4096,
+  defaultMapWindow: AARCH32_VECTORS_BASE / 4096,
+  stackTop: AARCH32_VECTORS_BASE,
+  // bprm_mm_init() places the first stack page at STACK_TOP_MAX (TASK_SIZE_64);
+  // setup_arg_pages() then shifts the strings down to STACK_TOP.
+  stackTopMax: VA_BYTES,
+  elfEtDynBase: Math.floor((2 * TASK_SIZE_32) / 3),
+  platform: "v8l",
+  wordSize: 4,
+  archDlinfo: () => [],
+  hwcap: 0n,
+  hwcap2: 0n,
+  setupAdditionalPages: (mm, ctx) => {
+    const r = setupCompatPages(mm, ctx);
+    return r < 0 ? r : null;
   },
 };

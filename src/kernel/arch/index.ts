@@ -3,7 +3,7 @@
 import type { Arch } from "../policy/policy.js";
 import type { ArchSpec } from "./arch.js";
 import { ARM } from "./arm.js";
-import { ARM64 } from "./arm64.js";
+import { ARM64, ARM64_COMPAT } from "./arm64.js";
 import { RISCV64 } from "./riscv64.js";
 import { X86_64 } from "./x86_64.js";
 
@@ -20,4 +20,13 @@ export function archSpec(arch: string): ArchSpec {
   const a = (ARCHES as Record<string, ArchSpec>)[arch];
   if (a === undefined) throw new UnknownArchError(arch);
   return a;
+}
+
+/**
+ * The loader that takes a file: the arch's native one, or on arm64 the compat loader for an
+ * ELFCLASS32 EM_ARM file (compat_binfmt_elf; an AArch32 task).
+ */
+export function loaderSpecFor(arch: ArchSpec, head: Uint8Array): ArchSpec {
+  const isElf32Arm = head.length >= 20 && head[0] === 0x7f && head[4] === 1 && (head[18] | (head[19] << 8)) === 40;
+  return arch.arch === "arm64" && isElf32Arm ? ARM64_COMPAT : arch;
 }

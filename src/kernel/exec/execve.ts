@@ -11,7 +11,7 @@
 // (AT_SECURE, credential changes).
 
 import { type ArchSpec, MODELED_NOT_VERIFIED } from "../arch/arch.js";
-import { archSpec } from "../arch/index.js";
+import { archSpec, loaderSpecFor } from "../arch/index.js";
 import type { OpenFile } from "../fs/file.js";
 import { O_RDONLY, type Vfs } from "../fs/vfs.js";
 import type { KernelConfig } from "../mm/config.js";
@@ -350,18 +350,19 @@ export function execImage(req: ExecRequest): ExecOutcome {
   if ((req.personality & ADDR_NO_RANDOMIZE) === 0) {
     throw new Unsupported("execve with ASLR on (the model lays out images as under personality ADDR_NO_RANDOMIZE)");
   }
-  const arch = archSpec(req.arch);
+  const requested = archSpec(req.arch);
   const gid = req.gid ?? 0;
   const file = openExec(req.vfs, req.path, req.creds, gid);
   if (!("inode" in file)) return file;
 
-  const bprm = bprmInit(arch, req.rlimits.stack, req.argv.length, req.envp.length);
+  const bprm = bprmInit(requested, req.rlimits.stack, req.argv.length, req.envp.length);
   if (typeof bprm === "number") return fail(-bprm, "argument and environment pointers do not fit the stack limit (E2BIG)");
   const copied = copyArgStrings(bprm, req.path, req.argv, req.envp);
   if (copied < 0) return fail(-copied, "argument and environment strings do not fit the stack limit (E2BIG)");
 
   const loader = followScripts(req, bprm, file, gid);
   if (!("inode" in loader)) return loader;
+  const arch = loaderSpecFor(requested, reader(loader)(0, BINPRM_BUF_SIZE));
   const prep = prepare(req, arch, loader, gid);
   if ("errno" in prep) return prep;
   // begin_new_exec() → bprm_creds_from_file() looks at the file the ELF loader got.
@@ -391,7 +392,7 @@ export function execImage(req: ExecRequest): ExecOutcome {
     return killed(EINVAL, "the entry point is outside the address space");
   }
 
-  const ctx = { policy: req.policy, optOutRequested: req.optOutRequested };
+  const ctx = { policy: req.policy, optOutRequested: req.optOutRequested, compat: arch.compat === true };
   const vdso = arch.setupAdditionalPages(mm, ctx);
   if (vdso !== null && vdso < 0) return killed(-vdso, "arch_setup_additional_pages failed");
 
