@@ -6,6 +6,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ImageError, readImageDir } from "../src/checkpoint/images/index.js";
 import { restore } from "../src/checkpoint/restore/restore.js";
+import { bootstrapHint } from "../src/checkpoint/restore/restorer-layout.js";
 import { searchStrategies } from "../src/checkpoint/restore/search.js";
 
 const CRIU = resolve(__dirname, "../../shared/traces/criu");
@@ -52,6 +53,13 @@ describe("restore of the real image under policy none", () => {
     expect(r.ok).toBe(true);
     expect(r.failed_step).toBeNull();
     expect(r.vdso_path).toBe("remap");
+  });
+
+  it("places the bootstrap where criu did: the lowest hole free in both layouts (restore log: hint 0x10000)", () => {
+    expect(r.steps[0]?.name).toBe("bootstrap");
+    expect(r.steps[0]?.result).toBe("0x10000");
+    const own: Array<[number, number]> = [[0x7ff637167000, 0x7ff63716f000]];
+    expect(bootstrapHint(own, [[0x10000, 0x20000]], 0x28000, 0x10000, 0x7ffffffff000)).toBe(0x20000);
   });
 
   it("makes the recorded restorer's calls, in order, with the same arguments and results", () => {

@@ -47,7 +47,7 @@ import {
 } from "../status.js";
 import { writePagesBulk } from "./contents.js";
 import { isAnonMapping, isRestoredVma, isVdso, isVvar, type PlanVma, planTask, type RestorePlan } from "./plan.js";
-import { CRIU42_RESTORER, type RestorerFacts, restorerLayout } from "./restorer-layout.js";
+import { bootstrapHint, CRIU42_RESTORER, movedBootstrap, type RestorerFacts, restorerLayout } from "./restorer-layout.js";
 import { blobsMatch, REFERENCE_RUNTIME_VDSO, type VdsoIdentity, vdsoSymbols } from "./vdso.js";
 
 /**
@@ -114,6 +114,9 @@ export interface RestoreResult {
 }
 
 const hex = (v: number | bigint): string => `0x${v.toString(16)}`;
+
+/** The effective mmap_min_addr of the reference machine (the sysctl is 4096; LSM minimum 65536). */
+const MMAP_MIN_ADDR = 0x10000;
 
 class Stop extends Error {}
 
@@ -242,7 +245,16 @@ function restoreTask(
   opts: TaskOptions,
   steps: RestoreStep[],
 ): { ok: boolean; reason: string | null; vdsoPath: string | null; pid: number; recorded: number } {
-  const { facts, strategy, policy } = opts;
+  const { strategy, policy } = opts;
+  // Phase A: the bootstrap goes where it is free in criu's layout and in the image's.
+  const own: Array<[number, number]> = [
+    ...opts.facts.runtime.map((r): [number, number] => [r.start, r.end]),
+    [opts.facts.premapAddr, opts.facts.premapAddr + opts.facts.premapLen],
+  ];
+  const target = plan.vmas.map((v): [number, number] => [v.start * PAGE, Math.min(v.end, TASK_SIZE / PAGE) * PAGE]);
+  const hint = bootstrapHint(own, target, opts.facts.bootstrapLen, MMAP_MIN_ADDR, TASK_SIZE);
+  if (hint === null) throw new Unsupported("no room for the restorer's bootstrap in both layouts");
+  const facts = hint === opts.facts.bootstrapStart ? opts.facts : movedBootstrap(opts.facts, hint);
   const optOut = opts.optOutRequested ?? true;
   const proc = kernel.spawnFromLayout(restorerLayout(facts, policy, optOut), { optOutRequested: optOut });
   const pid = proc.pid;
@@ -313,6 +325,15 @@ function restoreTask(
   const bootEnd = facts.bootstrapStart + facts.bootstrapLen;
   const rtTail = bootEnd - facts.vdsoRtSize;
   const criuRt = facts.runtime;
+  record(
+    "A",
+    "restorer_get_vma_hint (free in both layouts)",
+    "bootstrap",
+    [hint, facts.bootstrapLen],
+    hex(hint),
+    "ok",
+    "placed by criu before the restorer runs",
+  );
   try {
     // --- phase A: park (no ARCH_MAP_VDSO): criu's own vdso/vvar into the bootstrap tail.
     if (strategy === "park") {

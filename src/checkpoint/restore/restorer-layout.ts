@@ -95,3 +95,38 @@ export function restorerLayout(facts: RestorerFacts, policy: SealPolicy, optOutR
   }
   return { vmas, startBrk: 0, brk: 0, startStack: 0, rlimitStack: 8 * 1024 * 1024 };
 }
+
+/**
+ * restorer_get_vma_hint(): the lowest address at or above mmap_min_addr where `len` bytes are
+ * free both in criu's own layout (`own`, the bootstrap excluded) and in the dumpee's (`target`).
+ * Ranges are [start, end) in bytes, any order.
+ */
+export function bootstrapHint(
+  own: Array<[number, number]>,
+  target: Array<[number, number]>,
+  len: number,
+  minAddr: number,
+  taskSize: number,
+): number | null {
+  const all = [...own, ...target].sort((a, b) => a[0] - b[0]);
+  let addr = minAddr;
+  for (const [s, e] of all) {
+    if (e <= addr) continue;
+    if (s >= addr + len) break;
+    addr = Math.max(addr, e);
+  }
+  return addr + len <= taskSize ? addr : null;
+}
+
+/** The same facts with the bootstrap (and everything the restorer keeps in it) moved to `start`. */
+export function movedBootstrap(f: RestorerFacts, start: number): RestorerFacts {
+  const d = start - f.bootstrapStart;
+  return {
+    ...f,
+    bootstrapStart: start,
+    taskArgs: f.taskArgs + d,
+    nameAddr: f.nameAddr + d,
+    mmMapAddr: f.mmMapAddr + d,
+    auxvAddr: f.auxvAddr + d,
+  };
+}
