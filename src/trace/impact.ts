@@ -263,6 +263,13 @@ export function groupByKind(impact: PolicyImpact): Array<{ kind: MappingKind; ca
   );
 }
 
+/** How a log is named in reports: its file name, or DIR/trace.strace for an `aspace record` directory. */
+export function logSubjectName(path: string): string {
+  const parts = path.split("/").filter((x) => x !== "");
+  const base = parts.at(-1) ?? path;
+  return base === "trace.strace" && parts.length > 1 ? `${parts.at(-2)}/${base}` : base;
+}
+
 /** Runs one recorded log under one policy through the replayer. */
 export type LogRunner = (path: string, policy: SealPolicy, resolver: Resolver) => Promise<SubjectRun>;
 
@@ -362,7 +369,7 @@ export function fromReplayRecord(r: ReplayCallRecord, seq: number): CallRecord {
 /** Replay `path` under `policy`; every call the replayer looked at becomes a CallRecord. */
 export const runLog: LogRunner = async (path, policy, resolver) => {
   const calls: CallRecord[] = [];
-  const subject = path.split("/").at(-1) ?? path;
+  const subject = logSubjectName(path);
   try {
     // `aspace record` writes bundle.json beside the log: what replay needs when files differ.
     const beside = join(dirname(path), "bundle.json");

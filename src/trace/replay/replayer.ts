@@ -599,6 +599,16 @@ export class Replayer {
         return [argU64(a[0]), argU64(a[1]), argU64(a[2])];
       case "munlockall":
         return [];
+      case "prctl":
+        if (a[0]?.raw === "PR_SET_VMA" && a[4]?.kind === "str") {
+          // The name's address is not in the log. A NULL name asks for the same checks
+          // (madvise_set_anon_name) except that it clears instead of naming.
+          this.note(
+            'prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, ..., "name"): the name\'s address is not in the log; replayed with a NULL name (same result, the VMA is left unnamed)',
+          );
+          return [argU64(a[0]), argU64(a[1]), argU64(a[2]), argU64(a[3]), 0];
+        }
+        return a.map((x) => argU64(x));
       case "process_vm_readv":
       case "process_vm_writev":
       case "process_madvise":
