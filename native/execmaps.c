@@ -21,6 +21,7 @@
 // re-executed) process: unmaps [vvar], [vvar_vclock] and [vdso], then maps each image kind
 // twice and prints `<call> <ret or -errno>` lines and the special mappings after each call.
 // execmaps --vsyscall: munmap/mprotect/mremap/madvise/mseal/mlock/msync of [vsyscall].
+// execmaps --uprobe: the [uprobes] XOL page after the first uprobe hit (needs tracefs).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/personality.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -175,7 +177,95 @@ static int vsyscall_probe(void) {
   return 0;
 }
 
+// execmaps --uprobe: the uprobes XOL page. Puts a uprobe (tracefs uprobe_events) on
+// uprobe_target() in this very file, calls it once (the first hit creates [uprobes]), prints
+// the [uprobes] maps line and its VmFlags, and removes the probe. tracefs is used where it is
+// mounted, else mounted on a temporary directory for the duration.
+__attribute__((noinline)) int uprobe_target(int x) {
+  __asm__ volatile("" ::: "memory");
+  return x + 1;
+}
+
+static int write_file(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_APPEND);
+  if (fd < 0) return -1;
+  ssize_t n = write(fd, text, strlen(text));
+  close(fd);
+  return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+static int uprobe_probe(void) {
+  char tr[256] = "/sys/kernel/tracing";
+  char p[512];
+  int mounted = 0;
+  snprintf(p, sizeof p, "%s/uprobe_events", tr);
+  if (access(p, W_OK) != 0) {
+    char tmpl[] = "/tmp/execmaps-tracefs-XXXXXX";
+    if (!mkdtemp(tmpl)) die("mkdtemp");
+    if (mount("nodev", tmpl, "tracefs", 0, NULL) != 0) die("cannot mount tracefs");
+    snprintf(tr, sizeof tr, "%s", tmpl);
+    mounted = 1;
+  }
+  // File offset of uprobe_target: from the mapping that holds it.
+  unsigned long fn = (unsigned long)&uprobe_target, off = 0;
+  char exe[512];
+  ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (el <= 0) die("readlink");
+  exe[el] = 0;
+  char *maps = slurp("/proc/self/maps", NULL);
+  for (char *l = maps; l && *l;) {
+    char *eol = strchr(l, '\n');
+    unsigned long s0, e0, pg;
+    if (sscanf(l, "%lx-%lx %*s %lx", &s0, &e0, &pg) == 3 && fn >= s0 && fn < e0) off = fn - s0 + pg;
+    if (!eol) break;
+    l = eol + 1;
+  }
+  free(maps);
+  char def[1024];
+  snprintf(def, sizeof def, "p:aspace_execmaps/xol %s:0x%lx\n", exe, off);
+  snprintf(p, sizeof p, "%s/uprobe_events", tr);
+  if (write_file(p, def) != 0) die("cannot define the uprobe");
+  snprintf(p, sizeof p, "%s/events/aspace_execmaps/xol/enable", tr);
+  if (write_file(p, "1") != 0) die("cannot enable the uprobe");
+  volatile int r = uprobe_target(1);
+  (void)r;
+  char *sm = slurp("/proc/self/smaps", NULL);
+  int in = 0;
+  for (char *l = sm; l && *l;) {
+    char *eol = strchr(l, '\n');
+    if (eol) *eol = 0;
+    if (strchr(l, '-') && strstr(l, " 00:00 ") && !strncmp(l + strlen(l) - 9, "[uprobes]", 9)) {
+      printf("%s\n", l);
+      in = 1;
+    } else if (in && !strncmp(l, "VmFlags:", 8)) {
+      printf("%s\n", l);
+      in = 0;
+    }
+    if (!eol) break;
+    l = eol + 1;
+  }
+  free(sm);
+  fflush(stdout);
+  snprintf(p, sizeof p, "%s/events/aspace_execmaps/xol/enable", tr);
+  write_file(p, "0");
+  snprintf(p, sizeof p, "%s/uprobe_events", tr);
+  write_file(p, "-:aspace_execmaps/xol\n");
+  if (mounted) {
+    umount(tr);
+    rmdir(tr);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 2 && strcmp(argv[1], "--uprobe") == 0) {
+    int pers = personality(0xffffffff);
+    if (!(pers & ADDR_NO_RANDOMIZE)) {
+      personality((unsigned long)pers | ADDR_NO_RANDOMIZE);
+      execv("/proc/self/exe", argv);
+    }
+    return uprobe_probe();
+  }
   if (argc == 2 && strcmp(argv[1], "--vsyscall") == 0) return vsyscall_probe();
   if (argc == 2 && strcmp(argv[1], "--arch-prctl") == 0) {
     int pers = personality(0xffffffff);
