@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { corpusLogs } from "../src/cli/study.js";
 import { policyByName } from "../src/kernel/policy/index.js";
 import { hostResolver } from "../src/oracle/host-files.js";
-import { impactsOf } from "../src/scenarios/study.js";
+import { impactsOf, runStudy } from "../src/scenarios/study.js";
 import { runLog } from "../src/trace/impact.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -65,6 +66,18 @@ describe("impact of a recorded program that unmaps its own vdso", { timeout: 60_
     expect(sysmap?.counts.changed).toBe(1);
     expect(sysmap?.counts.unknown).toBe(0);
     expect(sysmap?.by_kind).toEqual({ vdso: 1 });
+  });
+
+  it("a corpus holding the recorded directory: the study lists rec/trace.strace, sysmap breaks it on the vdso", async () => {
+    const logs = corpusLogs(dir);
+    expect(logs).toEqual([log]);
+    const rep = await runStudy(
+      { policies: [policyByName("sysmap")], resolver: hostResolver(), scenarios: [], logs: logs ?? [], runLog },
+      policyByName("none"),
+    );
+    expect(rep.results.map((r) => [r.subject, r.policy, r.status, r.first_failure?.kind])).toEqual([
+      ["rec/trace.strace", "sysmap", "breaks", "vdso"],
+    ]);
   });
 
   it("aspace impact prints it and exits 1", () => {

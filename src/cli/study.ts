@@ -37,13 +37,19 @@ export function hostFiles(): Resolver {
   return hostResolver();
 }
 
-/** The corpus's logs (`*.strace`, sorted), or null when the directory is absent. */
+/**
+ * The corpus's logs, sorted: every `*.strace` in it, and `DIR/trace.strace` of every
+ * directory `aspace record -o DIR` made in it (its bundle.json beside). Null when absent.
+ */
 export function corpusLogs(dir: string): string[] | null {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return null;
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".strace"))
-    .sort()
-    .map((f) => join(dir, f));
+  const out: string[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    const p = join(dir, f);
+    if (f.endsWith(".strace") && statSync(p).isFile()) out.push(p);
+    else if (existsSync(join(p, "trace.strace")) && statSync(p).isDirectory()) out.push(join(p, "trace.strace"));
+  }
+  return out;
 }
 
 function cell(r: StudyResult | undefined): string {

@@ -9,6 +9,7 @@ import {
   type FirstFailure,
   type ImpactStatus,
   type LogRunner,
+  logSubjectName,
   type PolicyImpact,
   runScenario,
   type SubjectRun,
@@ -114,7 +115,7 @@ export async function runStudy(opts: StudyOptions, none: SealPolicy): Promise<St
     );
   }
   for (const path of logs) {
-    const name = path.split("/").at(-1) ?? path;
+    const name = logSubjectName(path);
     report.subjects.push({ name, type: "log", what: "a recorded strace log, replayed", source: path });
     const runs: SubjectRun[] = [];
     for (const p of policies) {
