@@ -24,6 +24,9 @@ import { copyFromUser, copyToUser } from "./task/uaccess.js";
 import { errnoName } from "./uapi/errno.js";
 import { type U64, u64 } from "./uapi/u64.js";
 
+/** open(2)'s O_CLOEXEC: the descriptor is closed by execve. */
+const O_CLOEXEC = 0o2000000;
+
 /** A syscall's result as a value: the return word, or the errno. */
 export type SysResult = { ret: bigint } | { errno: number; name: string };
 
@@ -155,7 +158,9 @@ export class Kernel {
       if (out.killed !== undefined) this.tasks.exitGroup(p);
       return { errno: out.errno, name: errnoName(out.errno) };
     }
-    this.tasks.replaceMm(p, this.adoptImage(out));
+    const leader = this.tasks.replaceMm(p, this.adoptImage(out));
+    // After the point of no return, as begin_new_exec() does: FD_CLOEXEC descriptors go.
+    leader.files.closeOnExec();
     return { ret: 0n };
   }
 
@@ -231,7 +236,7 @@ export class Kernel {
     if (truncateTo !== undefined && truncateTo >= 0) this.vfs.truncate(path, truncateTo);
     const f = this.vfs.open(path, oflags);
     if (typeof f === "number") return { errno: -f, name: errnoName(-f) };
-    const fd = this.process(pid).files.install(f, 0);
+    const fd = this.process(pid).files.install(f, 0, (oflags & O_CLOEXEC) !== 0);
     return { ret: BigInt(fd) };
   }
 

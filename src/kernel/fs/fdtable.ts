@@ -32,6 +32,12 @@ export class FdTable {
     else this.cloexec.delete(fd);
   }
 
+  /** do_close_on_exec(): execve closes every descriptor marked FD_CLOEXEC. */
+  closeOnExec(): void {
+    for (const fd of this.cloexec) this.fds.delete(fd);
+    this.cloexec.clear();
+  }
+
   installAt(fd: number, file: OpenFile): void {
     this.fds.set(fd, file);
   }
