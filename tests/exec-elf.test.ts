@@ -305,6 +305,22 @@ describe("[vsyscall] (live probe: native/build/execmaps --vsyscall)", () => {
   });
 });
 
+describe("the exec'd system mappings under the mm calls (reference §3, verified there on this kernel)", () => {
+  it("[vdso]: mprotect RW works, growing is EFAULT, a MREMAP_FIXED move keeps the name; [vvar]: RW EACCES, DONTNEED EINVAL, DONTUNMAP EINVAL", () => {
+    const p = new Process(1, ok(execImage(request({ path: "/bin/true" }))).mm);
+    const sys = (name: string, args: Array<number | bigint>) => SYSCALLS[name].impl(p, args);
+    const vdso = 0x7ffff7fc8000;
+    const vvar = 0x7ffff7fc2000;
+    expect(sys("mremap", [vdso, 8192, 16384, 1, 0])).toBe(-14);
+    expect(sys("mprotect", [vdso, 8192, 3])).toBe(0);
+    expect(sys("mprotect", [vvar, 4096, 3])).toBe(-13);
+    expect(sys("madvise", [vvar, 4096, 4])).toBe(-22);
+    expect(sys("mremap", [vvar, 16384, 16384, 1 | 2 | 4, 0x300000000])).toBe(-22);
+    expect(sys("mremap", [vdso, 8192, 8192, 1 | 2, 0x200000000])).toBe(0x200000000);
+    expect(procMaps(p.mm)).toMatch(/^200000000-200002000 rw-p 00000000 00:00 0 +\[vdso\]$/m);
+  });
+});
+
 const SEAL_ALL: SealPolicy = {
   name: "test-seal-all",
   summary: "seals every system mapping (test policy)",
