@@ -4,6 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import type { FileFacts, Resolver } from "../../kernel/fs/vfs.js";
+import { Unsupported } from "../../kernel/unsupported.js";
 
 export const BUNDLE_FORMAT = "aspace-record-bundle";
 
@@ -89,7 +90,7 @@ export function bundleFacts(path: string, f: BundleFile): FileFacts {
   if (head !== null) {
     facts.read = (offset: number, length: number): Uint8Array => {
       if (offset + length > head.length) {
-        throw new BundleError(`bytes ${offset}..${offset + length} of ${path} are not in the bundle (it keeps ${head.length})`, path);
+        throw new Unsupported(`bytes ${offset}..${offset + length} of ${path} are not in the bundle (it keeps the first ${head.length})`);
       }
       return new Uint8Array(head.subarray(offset, offset + length));
     };

@@ -246,6 +246,9 @@ export class Replayer {
       tasks: 0,
       seconds: 0,
     };
+    if (opts.bundle?.kernel_release !== undefined) {
+      this.note(`recorded on Linux ${opts.bundle.kernel_release}; replayed on the model of Linux 6.18 (x86_64)`);
+    }
     if (opts.env !== undefined) this.note(`environment of the first execve: given (${opts.env.length} variables)`);
     else if (opts.bundle?.env !== undefined)
       this.note(`environment of the first execve: from the bundle (${opts.bundle.env.length} variables)`);
