@@ -84,6 +84,17 @@ describe("aspace record, then replay", { timeout: 60_000 }, () => {
     expect(r.modeled / r.syscalls).toBeGreaterThanOrEqual(0.99);
   });
 
+  it("takes a file from the bundle when the one here differs, and says how", async () => {
+    const b = readBundle(join(probeDir, "bundle.json"));
+    b.files["/bin/true"] = { ...b.files["/bin/true"], size: b.files["/bin/true"].size + 4096 };
+    const r = await replayLog(join(probeDir, "trace.strace"), { bundle: b });
+    expect(
+      r.notes.some((n) => /^\/bin\/true: taken from the bundle \(differs here \(size \d+, recorded \d+\)\)$/.test(n)),
+      r.notes.join("\n"),
+    ).toBe(true);
+    expect(r.process_calls.mismatched, targets(r)).toBe(0);
+  });
+
   it("/bin/true and sh -c 'echo | cat' through the CLI: exit 0, every memory call matched", async () => {
     for (const [name, cmd] of [
       ["true", ["/bin/true"]],
