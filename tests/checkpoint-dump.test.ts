@@ -3,7 +3,7 @@
 // with its neighbour (as real CRIU 4.2 did: ../shared/traces/criu/
 // criu42-sealed-process-restore-drops-seals.txt), a seal-preserving restore keeps them.
 import { describe, expect, it } from "vitest";
-import { dumpProcess } from "../src/checkpoint/dump.js";
+import { dumpProcess, dumpTree } from "../src/checkpoint/dump.js";
 import { critDecode, decodeEntry, decodeImages, encodeImages, readFraming, schemaOf } from "../src/checkpoint/images/index.js";
 import { restore } from "../src/checkpoint/restore/restore.js";
 import { buildScenario, referenceVdsoImage } from "../src/checkpoint/scenarios.js";
@@ -109,5 +109,26 @@ describe("seals across checkpoint/restore (aspace extension field 1000)", () => 
     const rw = Number.parseInt(sealedBefore[1] as string, 16);
     expect(kept.kernel.syscall(kept.pid, "munmap", [rw, 4096])).toEqual({ errno: 1, name: "EPERM" });
     expect(criu.kernel.syscall(criu.pid, "munmap", [rw, 4096])).toEqual({ ret: 0n });
+  });
+});
+
+describe("a process tree", () => {
+  it("parent, forked child (with its own extra mapping) and a thread: dumped and restored task by task", () => {
+    const { kernel, pid } = buildScenario("loop");
+    const child = kernel.fork(pid);
+    const thread = kernel.clone(pid, 0x10000 | 0x800 | 0x400 | 0x100); // CLONE_THREAD|SIGHAND|FILES|VM
+    expect(kernel.syscall(child, "mmap", [0, 7 * 4096, 3, 0x22, 0xffffffffffffffffn, 0])).toHaveProperty("ret");
+    const bytes = encodeImages(dumpTree(kernel, pid, { vdsoImage, unknownPages: "approximate" }));
+    expect(bytes.has(`core-${thread}.img`)).toBe(true);
+    const img = decodeImages(bytes);
+    expect(img.pstree.map((p) => [p.pid, p.ppid, p.threads])).toEqual([
+      [pid, 0, [pid, thread]],
+      [child, pid, [child]],
+    ]);
+    const r = restore(img, { policy: "none" });
+    expect(r.ok, r.reason ?? "").toBe(true);
+    expect(r.tasks.map((t) => t.image_pid)).toEqual([pid, child]);
+    expect(r.kernel.maps(r.tasks[0]?.pid as number)).toBe(kernel.maps(pid));
+    expect(r.kernel.maps(r.tasks[1]?.pid as number)).toBe(kernel.maps(child));
   });
 });

@@ -40,6 +40,8 @@ import { MmEntrySchema } from "./gen/criu/mm_pb.js";
 import { type PagemapEntry, PagemapEntrySchema } from "./gen/criu/pagemap_pb.js";
 import { PstreeEntrySchema } from "./gen/criu/pstree_pb.js";
 import { type VmaEntry, VmaEntrySchema } from "./gen/criu/vma_pb.js";
+import { encodeEntry } from "./images/codec.js";
+import { writeFraming } from "./images/framing.js";
 import type { CheckpointImages, TaskImages } from "./images/image-set.js";
 import { PE_LAZY, PE_PRESENT } from "./images/image-set.js";
 import { type PageRunRefs, packPages, readPrivatePages } from "./restore/contents.js";
@@ -106,17 +108,86 @@ function madvOf(v: Vma): bigint {
   return m;
 }
 
-/** Dump one modeled process (a tree: its pid only; threads share its mm). */
+/** Dump one modeled process (its threads share its mm); see dumpTree for its descendants too. */
 export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {}): CheckpointImages {
-  const proc = kernel.process(pid);
-  const mm = proc.mm;
-  const pagesId = opts.pagesId ?? 1;
+  return dumpTree(kernel, pid, { ...opts, children: false });
+}
+
+/**
+ * Dump a process and (with `children`, the default) every live descendant thread-group
+ * leader, each with its own mm, pagemap and pages-N.img; threads are listed in pstree and
+ * get a core image. Copy-on-write sharing between a parent and its children is not kept
+ * (each task's private pages are dumped whole, as CRIU without its premap sharing would).
+ */
+export function dumpTree(kernel: Kernel, root: number, opts: DumpOptions & { children?: boolean } = {}): CheckpointImages {
   const files: OpenFile[] = [];
   const fileId = (f: OpenFile): number => {
     let i = files.findIndex((x) => x.inode === f.inode);
     if (i < 0) i = files.push(f) - 1;
     return i + 1;
   };
+  const leaders = [kernel.process(root)];
+  if (opts.children !== false) {
+    for (let i = 0; i < leaders.length; i++) {
+      const parent = leaders[i] as { tgid: number };
+      for (const p of kernel.tasks.live()) if (p.isLeader && p.ppid === parent.tgid && p.pid !== root) leaders.push(p);
+    }
+  }
+  const tasks: TaskImages[] = [];
+  const pstree = [];
+  for (let i = 0; i < leaders.length; i++) {
+    const p = leaders[i] as (typeof leaders)[number];
+    const threads = [
+      p.pid,
+      ...kernel.tasks
+        .threadsOf(p)
+        .map((t) => t.pid)
+        .filter((t) => t !== p.pid),
+    ];
+    tasks.push(dumpTask(kernel, p.pid, { ...opts, pagesId: (opts.pagesId ?? 1) + i }, fileId));
+    pstree.push(create(PstreeEntrySchema, { pid: p.pid, ppid: i === 0 ? 0 : p.ppid, pgid: root, sid: root, threads }));
+  }
+  const fileEntries = files.map((f, i) =>
+    create(FileEntrySchema, {
+      type: 1,
+      id: i + 1,
+      reg: create(RegFileEntrySchema, {
+        id: i + 1,
+        flags: 0,
+        pos: 0n,
+        fown: create(FownEntrySchema, { uid: 0, euid: 0, signum: 0, pidType: 0, pid: 0 }),
+        name: f.inode.path,
+        size: BigInt(f.inode.size),
+        mode: f.inode.mode,
+      }),
+    }),
+  );
+  const extra = new Map<string, Uint8Array>();
+  for (const e of pstree) {
+    for (const tid of e.threads) {
+      if (tid === e.pid) continue;
+      const core = create(CoreEntrySchema, { mtype: 1 });
+      extra.set(`core-${tid}.img`, writeFraming("core", [encodeEntry(CoreEntrySchema, core)]));
+    }
+  }
+  const ids = tasks[0]?.ids ?? create(TaskKobjIdsEntrySchema, { vmId: 1, filesId: 1, fsId: 1, sighandId: 1 });
+  return {
+    inventory: create(InventoryEntrySchema, { imgVersion: 2, fdinfoPerId: true, rootIds: ids, nsPerId: true, lsmtype: 0 }),
+    pstree,
+    tasks,
+    files: fileEntries,
+    fdinfo: new Map(),
+    timens: null,
+    seccomp: null,
+    other: extra,
+  };
+}
+
+/** One thread group's images: core, ids, mm with its VMAs, pagemap and pages. */
+function dumpTask(kernel: Kernel, pid: number, opts: DumpOptions, fileId: (f: OpenFile) => number): TaskImages {
+  const proc = kernel.process(pid);
+  const mm = proc.mm;
+  const pagesId = opts.pagesId ?? 1;
   const exeId = mm.exeFile !== null ? fileId(mm.exeFile) : 0;
   const vmas: VmaEntry[] = [];
   const pagemap: PagemapEntry[] = [];
@@ -253,30 +324,5 @@ export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {})
     tc: create(TaskCoreEntrySchema, { taskState: 1, exitCode: 0, personality: mm.personality, flags: 0, blkSigset: 0n, comm }),
     ids,
   });
-  const task: TaskImages = { pid, core, ids, mm: mmEntry, pagesId, pagemap, pages, fs: null };
-  const fileEntries = files.map((f, i) =>
-    create(FileEntrySchema, {
-      type: 1,
-      id: i + 1,
-      reg: create(RegFileEntrySchema, {
-        id: i + 1,
-        flags: 0,
-        pos: 0n,
-        fown: create(FownEntrySchema, { uid: 0, euid: 0, signum: 0, pidType: 0, pid: 0 }),
-        name: f.inode.path,
-        size: BigInt(f.inode.size),
-        mode: f.inode.mode,
-      }),
-    }),
-  );
-  return {
-    inventory: create(InventoryEntrySchema, { imgVersion: 2, fdinfoPerId: true, rootIds: ids, nsPerId: true, lsmtype: 0 }),
-    pstree: [create(PstreeEntrySchema, { pid, ppid: 0, pgid: pid, sid: pid, threads: [pid] })],
-    tasks: [task],
-    files: fileEntries,
-    fdinfo: new Map(),
-    timens: null,
-    seccomp: null,
-    other: new Map(),
-  };
+  return { pid, core, ids, mm: mmEntry, pagesId, pagemap, pages, fs: null };
 }

@@ -31,6 +31,7 @@ export function restoreJson(r: RestoreResult) {
     reason: r.reason,
     explanation: explain(r),
     seals: r.seals,
+    tasks: r.tasks,
     steps: r.steps,
     maps_after: r.maps_after,
   };

@@ -85,9 +85,10 @@ export function decodeImages(files: Map<string, Uint8Array>): CheckpointImages {
   for (const p of pstree) {
     for (const tid of p.threads.length > 0 ? p.threads : [p.pid]) {
       const coreName = `core-${tid}.img`;
-      used.add(coreName);
       const core = single<CoreEntry>(coreName, "core", need(coreName));
-      if (tid !== p.pid) continue; // thread cores only carry registers
+      // Thread cores only carry registers: checked, then kept verbatim in `other`.
+      if (tid !== p.pid) continue;
+      used.add(coreName);
       const pid = p.pid;
       const opt = <T>(name: string, kind: ImageKind): T | null => {
         const b = get(name);

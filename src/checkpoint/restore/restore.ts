@@ -107,6 +107,8 @@ export interface RestoreResult {
   reason: string | null;
   steps: RestoreStep[];
   maps_after: string;
+  /** Every restored task: its pid in the image and in the model (maps_after is the first's). */
+  tasks: Array<{ image_pid: number; pid: number; ok: boolean }>;
   /** VMAs the image records as sealed, and how many sealed VMAs the restored maps show. */
   seals: { recorded: number; sealed_after: number };
   kernel: Kernel;
@@ -202,14 +204,20 @@ export function restore(src: string | CheckpointImages, opts: RestoreOptions = {
   const steps: RestoreStep[] = [];
   const roots = img.tasks.filter((t) => t.mm !== null);
   if (roots.length === 0) throw new ImageError("missing", "mm-*.img", 0, "no task with an address space in the image");
-  let last: { ok: boolean; reason: string | null; vdsoPath: string | null; pid: number; recorded: number } | null = null;
+  type TaskOutcome = { ok: boolean; reason: string | null; vdsoPath: string | null; pid: number; recorded: number };
+  let last: TaskOutcome | null = null;
+  const done: Array<{ image_pid: number; pid: number; ok: boolean }> = [];
+  let first: TaskOutcome | null = null;
   for (const t of roots) {
     const plan = planTask(t, img.files);
     // Pages read from a directory here belong to this restore alone: the frames may adopt them.
     last = restoreTask(kernel, plan, { ...opts, strategy, facts, mapPath, policy, adoptPages: typeof src === "string" }, steps);
+    done.push({ image_pid: t.pid, pid: last.pid, ok: last.ok });
+    first ??= last;
     if (!last.ok) break;
   }
-  const r = last as NonNullable<typeof last>;
+  // Report the first failing task, else the root.
+  const r = (last !== null && !last.ok ? last : first) as TaskOutcome;
   const failed = steps.find((s) => s.status === "failed" || s.status === "unsupported") ?? null;
   const maps = kernel.maps(r.pid);
   const sealedAfter = kernel
@@ -225,6 +233,7 @@ export function restore(src: string | CheckpointImages, opts: RestoreOptions = {
     reason: r.reason,
     steps,
     maps_after: maps,
+    tasks: done,
     seals: { recorded: r.recorded, sealed_after: sealedAfter },
     kernel,
     pid: r.pid,
