@@ -75,6 +75,25 @@ describe("argument limits", () => {
   });
 });
 
+describe("small stack rlimits (live)", () => {
+  const env = (n: number) => Array.from({ length: n }, (_, i) => `V${i}=${"y".repeat(100)}`);
+  it("below one page: the first stack page needs no growth, so execve works", () => {
+    expectSame({ path: "/bin/true", argv: ["x"], envp: ["A=1"], stackRlimit: 0 });
+    expectSame({ path: "/bin/true", argv: ["x"], envp: ["A=1"], stackRlimit: 4095 });
+  });
+  it("strings that must grow the new stack past the rlimit: E2BIG (get_arg_page)", () => {
+    const c = { path: "/bin/true", argv: ["x"], envp: env(60), stackRlimit: 4096 };
+    expectSame(c);
+    expect(compareExec(c).live).toBe("errno E2BIG");
+  });
+  it("tables that spill below the one allowed page: killed by SIGSEGV (create_elf_tables EFAULT)", () => {
+    const c = { path: "/bin/true", argv: ["x"], envp: env(34), stackRlimit: 4096 };
+    expectSame(c);
+    expect(compareExec(c).live).toBe("signal 11");
+    expectSame({ ...c, envp: env(32) });
+  });
+});
+
 describe("model-only facts checked against the same live run", () => {
   it("the executable's VMAs share one open file, the interpreter's another", () => {
     const o = modelExec({ path: "/bin/true", argv: ["true"], envp: ENV });

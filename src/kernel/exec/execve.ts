@@ -20,7 +20,7 @@ import { Mm } from "../mm/mm.js";
 import type { Rlimits } from "../mm/rlimits.js";
 import type { Arch, SealPolicy } from "../policy/policy.js";
 import { legacyBaseFor, mmapBaseFor } from "../task/layout.js";
-import { EACCES, EINVAL, EIO, ENOENT, ENOEXEC } from "../uapi/errno.js";
+import { EACCES, EFAULT, EINVAL, EIO, ENOENT, ENOEXEC } from "../uapi/errno.js";
 import { MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE } from "../uapi/mman.js";
 import { Unsupported } from "../unsupported.js";
 import {
@@ -396,7 +396,7 @@ export function execImage(req: ExecRequest): ExecOutcome {
   const vdso = arch.setupAdditionalPages(mm, ctx);
   if (vdso !== null && vdso < 0) return killed(-vdso, "arch_setup_additional_pages failed");
 
-  const { auxv, randomAt } = createElfTables(mm, arch, bprm, {
+  const tables = createElfTables(mm, arch, bprm, {
     phdrAddr: loaded.phdrAddr,
     phnum: prep.hdr.phnum,
     interpLoadAddr,
@@ -406,6 +406,8 @@ export function execImage(req: ExecRequest): ExecOutcome {
     gid,
     secure: false,
   });
+  if (tables === null) return killed(EFAULT, "create_elf_tables: the stack cannot grow to hold the tables (stack rlimit)");
+  const { auxv, randomAt } = tables;
   storeStackBytes(mm, bprm, randomAt);
   return { ok: true, mm, exe: loader, entry, auxv, ...(arch.verified ? {} : { note: MODELED_NOT_VERIFIED }) };
 }

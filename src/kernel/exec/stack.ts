@@ -65,6 +65,9 @@ export interface Bprm {
   envs: string[];
   /** Lowest byte the string area ever reached: the stack VMA was grown down to its page. */
   low: number;
+  /** Top of the first stack VMA (STACK_TOP_MAX) and the caller's RLIMIT_STACK, bytes. */
+  readonly vmEnd: number;
+  readonly stackLimit: number;
   /** Bytes to store, as (address, bytes) runs. */
   readonly writes: Array<{ addr: number; bytes: Uint8Array }>;
 }
@@ -87,7 +90,19 @@ export function bprmInit(arch: ArchSpec, rlimitStack: number, argc: number, envc
   const ptrSize = (Math.max(argc, 1) + envc) * arch.wordSize;
   if (limit <= ptrSize) return -E2BIG;
   limit -= ptrSize;
-  return { p, argmin: p - limit, exec: 0, argc, envc, args: [], envs: [], low: p, writes: [] };
+  return {
+    p,
+    argmin: p - limit,
+    exec: 0,
+    argc,
+    envc,
+    args: [],
+    envs: [],
+    low: p,
+    vmEnd: arch.stackTopMax,
+    stackLimit: rlimitStack,
+    writes: [],
+  };
 }
 
 /** copy_string_kernel() / one string of copy_strings(): below the previous one. */
@@ -96,9 +111,19 @@ function copyString(b: Bprm, s: string): number {
   if (bytes.length > MAX_ARG_STRLEN) return -E2BIG;
   b.p -= bytes.length;
   if (b.p < b.argmin) return -E2BIG;
+  // get_arg_page() grows the new stack VMA down first (acct_stack_growth() against the
+  // caller's RLIMIT_STACK); when it cannot, the string is E2BIG.
+  if (!stackMayReach(b, b.p)) return -E2BIG;
   b.low = Math.min(b.low, b.p);
   b.writes.push({ addr: b.p, bytes });
   return 0;
+}
+
+/** acct_stack_growth(): may the stack VMA reach down to the page of `addr`? */
+function stackMayReach(b: Bprm, addr: number): boolean {
+  const page = addr - (addr % 4096);
+  if (page >= b.low - (b.low % 4096)) return true;
+  return b.vmEnd - page <= b.stackLimit;
 }
 
 /** copy_string_kernel() of one more argument in front of the others (binfmt_script). */
@@ -212,9 +237,10 @@ function word(arch: ArchSpec, v: bigint): Uint8Array {
  * create_elf_tables(): platform string, 16 random bytes, then (16-byte aligned) argc, the
  * argv and envp pointers and the auxv. Sets start_stack and arg_end/env_start/env_end, and
  * returns the auxv as saved in mm->saved_auxv (without AT_NULL). `randomAt` receives the
- * address of the AT_RANDOM bytes (their value is not modeled).
+ * address of the AT_RANDOM bytes (their value is not modeled). Null: EFAULT (the tables do
+ * not fit under the stack rlimit).
  */
-export function createElfTables(mm: Mm, arch: ArchSpec, b: Bprm, t: ElfTables): { auxv: Array<[number, bigint]>; randomAt: number } {
+export function createElfTables(mm: Mm, arch: ArchSpec, b: Bprm, t: ElfTables): { auxv: Array<[number, bigint]>; randomAt: number } | null {
   let p = alignStack(b.p);
   let uPlatform = 0;
   if (arch.platform !== null) {
@@ -256,6 +282,14 @@ export function createElfTables(mm: Mm, arch: ArchSpec, b: Bprm, t: ElfTables): 
   const bottom = sp - items * w;
   b.p = bottom - (bottom % 16);
   mm.startStack = b.p;
+  // find_extend_vma(): the tables may need the stack VMA to grow below what
+  // setup_arg_pages() left; past the stack rlimit that is EFAULT (the task is killed).
+  const stack = mm.tree.findNext(Math.floor(b.p / 4096));
+  if (stack === null || stack.start * 4096 > b.p) {
+    if (stack === null || stack.end * 4096 - (b.p - (b.p % 4096)) > mm.rlimits.stack) return null;
+    const page = Math.floor(b.p / 4096);
+    mm.tree.replace(stack, stack.with({ start: page, pgoff: stack.pgoff - (stack.start - page) }));
+  }
 
   // argc, argv[], NULL, envp[], NULL, auxv, AT_NULL — from b.p upwards.
   let at = b.p;
