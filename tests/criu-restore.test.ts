@@ -3,11 +3,13 @@
 // restore, and /proc/PID/maps after it.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ImageError, readImageDir } from "../src/checkpoint/images/index.js";
+import { decodeImages, encodeImages, ImageError, readImageDir } from "../src/checkpoint/images/index.js";
 import { restore } from "../src/checkpoint/restore/restore.js";
 import { bootstrapHint } from "../src/checkpoint/restore/restorer-layout.js";
 import { searchStrategies } from "../src/checkpoint/restore/search.js";
+import { Unsupported } from "../src/kernel/unsupported.js";
 
 const CRIU = resolve(__dirname, "../../shared/traces/criu");
 const IMAGES = join(CRIU, "images-loop");
@@ -162,5 +164,40 @@ describe("mapped files", () => {
   it("a file that is not on this machine is a clear error naming it", () => {
     expect(() => restore(img, { policy: "none" })).toThrow(ImageError);
     expect(() => restore(img, { policy: "none" })).toThrow(/\/tmp\/ct\/loop not found on this machine.*--map-path/);
+  });
+});
+
+describe("hostile images at restore", () => {
+  it("fuzz: mutated VMA and pagemap fields give a failed step or a typed error, never a crash", () => {
+    const fields = ["start", "end", "pgoff", "prot", "flags", "status", "madv", "shmid"] as const;
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(23), fc.constantFrom(...fields), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), {
+          minLength: 1,
+          maxLength: 3,
+        }),
+        fc.option(fc.tuple(fc.nat(12), fc.bigInt({ min: 0n, max: (1n << 48n) - 1n })), { nil: null }),
+        (muts, pm) => {
+          const copy = decodeImages(encodeImages(img));
+          const mm = copy.tasks[0]?.mm;
+          if (mm === undefined || mm === null) throw new Error("no mm");
+          for (const [i, f, v] of muts) {
+            const vma = mm.vmas[i % mm.vmas.length] as unknown as Record<string, unknown>;
+            vma[f] = ["prot", "flags", "status"].includes(f) ? Number(v & 0xffffffffn) : v;
+          }
+          if (pm !== null) {
+            const e = copy.tasks[0]?.pagemap[pm[0]];
+            if (e !== undefined) e.vaddr = pm[1] & ~0xfffn;
+          }
+          try {
+            const r = restore(copy, { policy: "none", mapPath: MAP });
+            expect(typeof r.ok).toBe("boolean");
+          } catch (e) {
+            if (!(e instanceof ImageError) && !(e instanceof Unsupported)) throw e;
+          }
+        },
+      ),
+      { numRuns: 150, seed: 7 },
+    );
   });
 });
