@@ -279,6 +279,18 @@ interface Loaded {
   entry: number;
 }
 
+/**
+ * Where an ET_DYN image goes (ASLR off): a program (it has PT_INTERP) at ELF_ET_DYN_BASE
+ * aligned down to its largest p_align; a loader run directly wherever mmap puts it (0).
+ */
+function etDynBase(p: Prepared, arch: ArchSpec): number {
+  const alignment = maximumAlignment(p.phdrs);
+  if (p.interp !== null) return alignment ? arch.elfEtDynBase - (arch.elfEtDynBase % alignment) : arch.elfEtDynBase;
+  // Larger alignments make the kernel map the image once at 0 to learn where it lands.
+  if (alignment > 4096) throw new Unsupported("a static PIE (ET_DYN without PT_INTERP) with p_align above a page");
+  return 0;
+}
+
 function loadSegments(mm: Mm, p: Prepared, file: OpenFile, arch: ArchSpec): Loaded | Failure {
   const { hdr, phdrs } = p;
   const taskSize = mm.cfg.taskSize * 4096;
@@ -301,17 +313,8 @@ function loadSegments(mm: Mm, p: Prepared, file: OpenFile, arch: ArchSpec): Load
     } else if (hdr.type === ET_EXEC) {
       flags |= MAP_FIXED_NOREPLACE;
     } else if (hdr.type === ET_DYN) {
-      const alignment = maximumAlignment(phdrs);
-      if (p.interp !== null) {
-        loadBias = arch.elfEtDynBase;
-        if (alignment) loadBias -= loadBias % alignment;
-        flags |= MAP_FIXED_NOREPLACE;
-      } else if (alignment > 4096) {
-        throw new Unsupported("a static PIE (ET_DYN without PT_INTERP) with p_align above a page");
-      } else {
-        loadBias = 0;
-      }
-      loadBias = pageStart(loadBias - vaddr);
+      loadBias = pageStart(etDynBase(p, arch) - vaddr);
+      if (p.interp !== null) flags |= MAP_FIXED_NOREPLACE;
       totalSize = totalMappingSize(phdrs);
       if (totalSize === 0) return killed(EINVAL, "no PT_LOAD segment");
     }
