@@ -1,6 +1,8 @@
 // The replayer on the shared real traces (recorded on the reference machine; their results
 // are the expected values) and on the mechanics that need no expected values from a kernel:
 // unsupported reasons, diagnostics, onCall records, the bundle's role.
+import { readFileSync } from "node:fs";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type CallRecord, metaEnvironment, replayLog } from "../src/trace/replay/index.js";
 
@@ -91,7 +93,6 @@ describe("a log recorded the other way (ASLR on, no -y: the CRIU mseal probe)", 
 
 describe("long logs", () => {
   it("a PID reused after its task exited is a new task (the perl trace twice in one log)", async () => {
-    const { readFileSync } = await import("node:fs");
     const lines = readFileSync(`${TRACES}/perl_e1.strace`, "utf8").trimEnd().split("\n");
     const env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "LANG=C.UTF-8", "TERM=dumb"];
     const r = await replayLog([...lines, ...lines], { env });
@@ -99,5 +100,41 @@ describe("long logs", () => {
     expect(r.syscalls).toBe(80);
     expect(r.matched).toBe(80);
     expect(r.diagnostic_count).toBe(0);
+  });
+});
+
+describe("damaged logs", () => {
+  it("never end the replay: lines cut, spliced, dropped or swapped in a real multi-process log", async () => {
+    const real = readFileSync(`${TRACES}/sh_echo_pipe_cat.strace`, "utf8").trimEnd().split("\n");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.nat(real.length - 1),
+            fc.nat(200),
+            fc.nat(200),
+            fc.constantFrom("", ")", " <unfinished ...>", "= -1 EPERM (x)", "0x"),
+          ),
+          {
+            minLength: 1,
+            maxLength: 6,
+          },
+        ),
+        async (edits) => {
+          const lines = real.slice();
+          for (const [i, a, b, ins] of edits) {
+            if (i >= lines.length) continue;
+            const l = lines[i] as string;
+            lines[i] = l.slice(0, a % (l.length + 1)) + ins + l.slice(b % (l.length + 1));
+            if (a % 7 === 0) lines.splice(i, 1);
+            else if (a % 11 === 0 && i + 1 < lines.length) [lines[i], lines[i + 1]] = [lines[i + 1] as string, lines[i] as string];
+          }
+          const r = await replayLog(lines);
+          expect(r.lines).toBe(lines.length);
+          expect(r.syscalls).toBe(r.modeled + r.unsupported_count);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

@@ -1,10 +1,11 @@
 // The strace parser on hand-written lines of each form strace 4.x–6.x prints, and on the
 // shared real traces (their README's per-syscall counts are the expected values).
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   parseLine,
@@ -215,6 +216,20 @@ describe("split calls", () => {
 });
 
 describe("malformed lines", () => {
+  it("never throw: random text and cut or spliced real lines give events or diagnostics", () => {
+    const real = readFileSync(`${TRACES}/gcc_hello.strace`, "utf8").split("\n").slice(0, 400);
+    const cut = fc
+      .tuple(fc.constantFrom(...real), fc.nat(), fc.nat(), fc.string())
+      .map(([l, a, b, ins]) => l.slice(0, a % (l.length + 1)) + ins + l.slice(b % (l.length + 1)));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), cut), { maxLength: 20 }), (lines) => {
+        const evs = parseStraceSync(lines);
+        for (const e of evs) if (e.kind === "call") void e.args;
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
   it("are diagnostics with their line number, never fatal", () => {
     const evs = parseStraceSync([
       "hello world",
@@ -284,7 +299,6 @@ describe("the shared real traces", () => {
   it("reads gzip-compressed logs the same way, and a missing file is a read error", async () => {
     const dir = mkdtempSync(join(tmpdir(), "strace-gz-"));
     const gz = join(dir, "perl.strace.gz");
-    const { readFileSync } = await import("node:fs");
     writeFileSync(gz, gzipSync(readFileSync(`${TRACES}/perl_e1.strace`)));
     const t = await tally(gz);
     expect(t.counts.mmap).toBe(30);
