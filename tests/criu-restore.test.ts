@@ -160,6 +160,23 @@ describe("restore under sealed system mappings", () => {
   });
 });
 
+describe("the park path (no ARCH_MAP_VDSO, as CRIU_FAULT=133 ran it)", () => {
+  it("moves criu's vdso, vvar_vclock, vvar into the bootstrap tail first, then ends with the same maps as the normal restore", () => {
+    const r = restore(img, { policy: "none", strategy: "park", mapPath: MAP });
+    expect(r.ok).toBe(true);
+    const parks = r.steps.filter((s) => s.phase === "A" && s.name === "mremap").map((s) => [s.args[0], s.args[4]]);
+    expect(parks).toEqual([
+      ["0x7ff63716d000", "0x36000"],
+      ["0x7ff63716b000", "0x34000"],
+      ["0x7ff637167000", "0x30000"],
+    ]);
+    expect(r.steps.some((s) => s.name === "arch_prctl")).toBe(false);
+    const want = readFileSync(join(CRIU, "loop-maps-after-restore.txt"), "utf8");
+    const norm = (t: string) => t.replace(/fe:00 \d+( +\/tmp\/ct\/loop)/g, "fe:00 INODE$1");
+    expect(norm(r.maps_after)).toBe(norm(want));
+  });
+});
+
 describe("mapped files", () => {
   it("a file that is not on this machine is a clear error naming it", () => {
     expect(() => restore(img, { policy: "none" })).toThrow(ImageError);
