@@ -22,7 +22,7 @@ import { Process } from "../src/kernel/task/process.js";
 import { Unsupported } from "../src/kernel/unsupported.js";
 import { compareExec, type ExecCase, modelExec } from "../src/oracle/conform-exec.js";
 import { execmapsPath, liveExec } from "../src/oracle/exec-live.js";
-import { hostResolver } from "../src/oracle/host-files.js";
+import { devString, hostResolver, parseMountinfo } from "../src/oracle/host-files.js";
 
 const TRUE = readFileSync("/bin/true");
 let dir = "";
@@ -474,6 +474,28 @@ describe("other architectures (kernel source; every outcome says 'modeled, not v
 });
 
 // Each case starts node processes: allow for a slow, shared machine.
+describe("host resolver (src/oracle/host-files.ts)", () => {
+  it("device and inode as the live kernel's maps print them, the symlink resolved, bytes by range", () => {
+    const live = liveExec({ path: "/usr/bin/python3", argv: ["x"], envp: [] });
+    if (!live.ok) throw new Error("live exec failed");
+    const first = live.maps.split("\n")[0].split(/\s+/);
+    const f = hostResolver()("/usr/bin/python3");
+    expect(f).not.toBeNull();
+    expect([f?.dev, String(f?.ino), f?.path]).toEqual([first[3], first[4], first[5]]);
+    expect(Array.from(f?.read?.(0, 4) ?? [])).toEqual([0x7f, 0x45, 0x4c, 0x46]);
+    expect(f?.read?.((f?.size ?? 0) - 2, 10).length).toBe(2);
+    expect(hostResolver()("/nonexistent")).toBeNull();
+  });
+  it("devString encodes major:minor as new_encode_dev does; mountinfo mount points are unescaped", () => {
+    expect(devString(0xfe00)).toBe("fe:00");
+    expect(devString((259 << 8) | 1)).toBe("103:01");
+    expect(devString(((0x123 & ~0xff) << 12) | (8 << 8) | (0x123 & 0xff))).toBe("08:123");
+    // As /proc/self/mountinfo escapes a space in a mount point: backslash, then octal 040.
+    const mi = "36 25 0:32 / /mnt/a\\040b rw,nosuid,noexec shared:1 - tmpfs tmpfs rw\n";
+    expect(parseMountinfo(mi)).toEqual([{ point: "/mnt/a b", noexec: true }]);
+  });
+});
+
 describe("aspace exec-maps and conform --exec (CLI)", { timeout: 30000 }, () => {
   const BIN = join(import.meta.dirname, "..", "bin", "aspace.js");
   const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
