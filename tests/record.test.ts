@@ -16,8 +16,10 @@ const work = mkdtempSync(join(tmpdir(), "aspace-record-test-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const probe = join(work, "probe");
+const threads = join(work, "threads");
 beforeAll(() => {
   execFileSync("cc", ["-O1", "-o", probe, join(ROOT, "tests/fixtures/replay/probe.c")]);
+  execFileSync("cc", ["-O1", "-pthread", "-o", threads, join(ROOT, "tests/fixtures/replay/threads.c")]);
 });
 
 function targets(r: Awaited<ReturnType<typeof replayLog>>): string {
@@ -82,6 +84,19 @@ describe("aspace record, then replay", { timeout: 60_000 }, () => {
     expect(r.process_calls.mismatched, targets(r)).toBe(0);
     expect(r.matched, targets(r)).toBe(r.modeled);
     expect(r.modeled / r.syscalls).toBeGreaterThanOrEqual(0.99);
+  });
+
+  it("threads (clone3 CLONE_VM|CLONE_THREAD) share the mm: a seal made by one thread stops the main thread's munmap", async () => {
+    const dir = join(work, "threads-rec");
+    await record(dir, [threads], { cleanEnv: true, cwd: work, output: "file" });
+    const recs: CallRecord[] = [];
+    const r = await replayLog(join(dir, "trace.strace"), { onCall: (c) => recs.push(c) });
+    expect(r.syscalls, targets(r)).toBe(r.modeled);
+    expect(r.matched, targets(r)).toBe(r.modeled);
+    expect(r.tasks).toBe(4);
+    expect(recs.filter((c) => c.name === "clone3").map((c) => c.status)).toEqual(["matched", "matched", "matched"]);
+    const eperm = recs.find((c) => c.name === "munmap" && c.recorded === "-1 EPERM");
+    expect(eperm?.vmaKind).toBe("user-sealed");
   });
 
   it("takes a file from the bundle when the one here differs, and says how", async () => {
