@@ -88,10 +88,8 @@ describe("seals across checkpoint/restore (aspace extension field 1000)", () => 
     expect(sealedStarts(criu.kernel.smaps(criu.pid))).toEqual([]);
     const rw = sealedBefore[1] as string;
     const line = criu.maps_after.split("\n").find((l) => l.startsWith(`${rw}-`)) as string;
-    const [s, e] = line
-      .split(" ")[0]
-      ?.split("-")
-      .map((x) => Number.parseInt(x, 16)) as [number, number];
+    const m = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line) as RegExpExecArray;
+    const [s, e] = [Number.parseInt(m[1] as string, 16), Number.parseInt(m[2] as string, 16)];
     expect((e - s) / 4096).toBe(4); // 2 sealed + 2 unsealed pages, one VMA (as on the real kernel)
     expect(criu.maps_after).not.toBe(before);
   });
