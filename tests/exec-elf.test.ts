@@ -173,6 +173,20 @@ describe('"#!" scripts (live)', () => {
   });
 });
 
+describe("a loader run directly with 2 MiB p_align (live)", () => {
+  it("the kernel maps it once to learn where it lands, then places it aligned down with MAP_FIXED_NOREPLACE", () => {
+    const ld = Buffer.from(readFileSync("/lib64/ld-linux-x86-64.so.2"));
+    const phoff = Number(ld.readBigUInt64LE(32));
+    for (let i = 0; i < ld.readUInt16LE(56); i++) {
+      if (ld.readUInt32LE(phoff + i * 56) === 1) ld.writeBigUInt64LE(0x200000n, phoff + i * 56 + 48);
+    }
+    const p = file("ld-2m", ld);
+    expect(same({ path: p, argv: ["ld"], envp: [] }).live).toBe("ok");
+    const o = ok(modelExec({ path: p, argv: ["ld"], envp: [] }));
+    expect(o.mm.vmas()[0].start % 512).toBe(0);
+  });
+});
+
 describe("set-uid programs", () => {
   it("execve clears ADDR_NO_RANDOMIZE for them (live: randomized layout), so the model says Unsupported", () => {
     const p = file("suid-true", TRUE, 0o4755);

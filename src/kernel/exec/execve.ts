@@ -17,6 +17,7 @@ import { O_RDONLY, type Vfs } from "../fs/vfs.js";
 import type { KernelConfig } from "../mm/config.js";
 import { type Creds, capable } from "../mm/creds.js";
 import { Mm } from "../mm/mm.js";
+import { sysMunmap } from "../mm/munmap.js";
 import type { Rlimits } from "../mm/rlimits.js";
 import type { Arch, SealPolicy } from "../policy/policy.js";
 import { legacyBaseFor, mmapBaseFor } from "../task/layout.js";
@@ -280,15 +281,23 @@ interface Loaded {
 }
 
 /**
- * Where an ET_DYN image goes (ASLR off): a program (it has PT_INTERP) at ELF_ET_DYN_BASE
- * aligned down to its largest p_align; a loader run directly wherever mmap puts it (0).
+ * Where an ET_DYN image goes (ASLR off), before subtracting the first vaddr: a program (it
+ * has PT_INTERP) at ELF_ET_DYN_BASE aligned down to its largest p_align; a loader run
+ * directly wherever mmap puts it (0) — or, when it asks for more than page alignment,
+ * where mmap put a trial mapping of the whole image (unmapped again), aligned down, with
+ * MAP_FIXED_NOREPLACE. Returns the base or a failure.
  */
-function etDynBase(p: Prepared, arch: ArchSpec): number {
+function etDynBase(mm: Mm, p: Prepared, arch: ArchSpec, file: OpenFile, first: ProgramHeader): { base: number; fixed: boolean } | Failure {
   const alignment = maximumAlignment(p.phdrs);
-  if (p.interp !== null) return alignment ? arch.elfEtDynBase - (arch.elfEtDynBase % alignment) : arch.elfEtDynBase;
-  // Larger alignments make the kernel map the image once at 0 to learn where it lands.
-  if (alignment > 4096) throw new Unsupported("a static PIE (ET_DYN without PT_INTERP) with p_align above a page");
-  return 0;
+  if (p.interp !== null) {
+    return { base: alignment ? arch.elfEtDynBase - (arch.elfEtDynBase % alignment) : arch.elfEtDynBase, fixed: true };
+  }
+  if (alignment <= 4096) return { base: 0, fixed: false };
+  const total = totalMappingSize(p.phdrs);
+  const trial = elfLoad(mm, file, 0, first, makeProt(first.flags), MAP_PRIVATE, total);
+  if (badAddr(mm, trial)) return killed(trial < 0 ? -trial : EINVAL, "the trial mapping of an aligned static PIE failed");
+  sysMunmap(mm, trial, pageAlign(total));
+  return { base: trial - (trial % alignment), fixed: true };
 }
 
 function loadSegments(mm: Mm, p: Prepared, file: OpenFile, arch: ArchSpec): Loaded | Failure {
@@ -313,10 +322,12 @@ function loadSegments(mm: Mm, p: Prepared, file: OpenFile, arch: ArchSpec): Load
     } else if (hdr.type === ET_EXEC) {
       flags |= MAP_FIXED_NOREPLACE;
     } else if (hdr.type === ET_DYN) {
-      loadBias = pageStart(etDynBase(p, arch) - vaddr);
-      if (p.interp !== null) flags |= MAP_FIXED_NOREPLACE;
       totalSize = totalMappingSize(phdrs);
       if (totalSize === 0) return killed(EINVAL, "no PT_LOAD segment");
+      const where = etDynBase(mm, p, arch, file, ph);
+      if ("errno" in where) return where;
+      loadBias = pageStart(where.base - vaddr);
+      if (where.fixed) flags |= MAP_FIXED_NOREPLACE;
     }
     const r = elfLoad(mm, file, loadBias + vaddr, ph, prot, flags, totalSize);
     if (badAddr(mm, r)) return killed(r < 0 ? -r : EINVAL, `mapping the segment at 0x${vaddr.toString(16)} failed`);
