@@ -57,12 +57,15 @@ import { blobsMatch, REFERENCE_RUNTIME_VDSO, type VdsoIdentity, vdsoSymbols } fr
  * - `remap`, `proxy`: force that vdso_proxify branch;
  * - `park`: the path for kernels without ARCH_MAP_VDSO: criu's own vdso/vvar are mremap'd into
  *   the bootstrap tail before unmap_old_vmas, then remapped in place;
+ * - `remap-noprot`: (not CRIU) remap in place, then leave the remapped vdso out of the
+ *   "mprotect back" pass (the kernel's vdso is already r-x; CRIU mprotects it only because
+ *   the image lists it as a regular VMA);
  * - `keep-runtime`: (not CRIU) leave criu's own runtime vdso/vvar where they are: unmap_old_vmas
  *   goes around them, no ARCH_MAP_VDSO, the dumped vdso copy becomes a proxy; works only when
  *   no image VMA collides with them.
  */
-export type Strategy = "auto" | "remap" | "proxy" | "park" | "keep-runtime";
-export const STRATEGIES: readonly Strategy[] = ["auto", "remap", "proxy", "park", "keep-runtime"];
+export type Strategy = "auto" | "remap" | "proxy" | "park" | "keep-runtime" | "remap-noprot";
+export const STRATEGIES: readonly Strategy[] = ["auto", "remap", "proxy", "park", "keep-runtime", "remap-noprot"];
 
 export interface RestoreOptions {
   policy?: string | SealPolicy;
@@ -359,7 +362,7 @@ function restoreTask(
     for (const [s, e] of unmapOldRanges(facts, keep)) {
       if (e > s) sys("B", "unmap_old_vmas", "munmap", [s, e - s]);
     }
-    if (strategy === "auto" || strategy === "remap" || strategy === "proxy") {
+    if (strategy === "auto" || strategy === "remap" || strategy === "proxy" || strategy === "remap-noprot") {
       const ret = sys("B", "ARCH_MAP_VDSO (map the runtime vdso at vdso_rt_parked_at)", "arch_prctl", [ARCH_MAP_VDSO_64, rtTail]);
       void ret;
     }
@@ -449,6 +452,7 @@ function restoreTask(
       let path: "remap" | "proxy";
       if (strategy === "keep-runtime") path = "proxy";
       else if (strategy === "remap" || strategy === "proxy") path = strategy;
+      else if (strategy === "remap-noprot") path = "remap";
       else {
         const syms = vdsoSymbols(dumpedBytes(plan, imgVdso.start, imgVdso.end));
         if (syms === null)
@@ -518,7 +522,15 @@ function restoreTask(
     // Drop the temporary PROT_WRITE.
     for (const v of restored) {
       if (mappedProt(v) !== v.prot)
-        sys("B", "mprotect back (drop the added PROT_WRITE)", "mprotect", [v.start * PAGE, (v.end - v.start) * PAGE, v.prot]);
+        if (strategy === "remap-noprot" && isVdso(v) && vdsoPath === "remap")
+          skipped(
+            "B",
+            "mprotect back",
+            "mprotect",
+            [v.start * PAGE, (v.end - v.start) * PAGE, v.prot],
+            "left out: the remapped runtime vdso is already r-x",
+          );
+        else sys("B", "mprotect back (drop the added PROT_WRITE)", "mprotect", [v.start * PAGE, (v.end - v.start) * PAGE, v.prot]);
     }
     // madvise bits, then guard regions.
     for (const v of restored) {
