@@ -187,6 +187,16 @@ describe("a loader run directly with 2 MiB p_align (live)", () => {
   });
 });
 
+describe("a PIE with 2 MiB p_align (live)", () => {
+  it("loads at ELF_ET_DYN_BASE aligned down to 2 MiB (0x555555400000)", () => {
+    const b = Buffer.from(TRUE);
+    for (const off of phdrOffsets(1)) b.writeBigUInt64LE(0x200000n, off + 48);
+    const p = file("true-2m", b);
+    expect(same({ path: p, argv: ["x"], envp: [] }).live).toBe("ok");
+    expect(procMaps(ok(modelExec({ path: p, argv: ["x"], envp: [] })).mm).startsWith("555555400000-")).toBe(true);
+  });
+});
+
 describe("set-uid programs", () => {
   it("execve clears ADDR_NO_RANDOMIZE for them (live: randomized layout), so the model says Unsupported", () => {
     const p = file("suid-true", TRUE, 0o4755);
