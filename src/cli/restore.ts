@@ -39,7 +39,12 @@ export function restoreJson(r: RestoreResult) {
 
 function formatRestore(r: RestoreResult): string {
   const lines = r.steps.map((s) => {
-    const res = s.status === "ok" ? pc.green(s.result) : s.status === "skipped" ? pc.dim("(not modeled)") : pc.red(s.result);
+    const res =
+      s.status === "ok"
+        ? pc.green(s.result)
+        : s.status === "skipped"
+          ? pc.dim(s.result === "skipped" ? "(not modeled)" : s.result)
+          : pc.red(s.result);
     const what = s.note === undefined ? s.mirrors : `${s.mirrors}: ${s.note}`;
     return `${String(s.n).padStart(3)} ${s.phase} ${s.call.padEnd(58)} → ${res}  ${pc.dim(what)}`;
   });

@@ -343,8 +343,8 @@ function restoreTask(
     "bootstrap",
     [hint, facts.bootstrapLen],
     hex(hint),
-    "ok",
-    "placed by criu before the restorer runs",
+    "skipped",
+    "placed by criu before the restorer runs (a decision, not a syscall)",
   );
   try {
     // --- phase A: park (no ARCH_MAP_VDSO): criu's own vdso/vvar into the bootstrap tail.
