@@ -286,6 +286,27 @@ export class Replayer {
     this.report.notes.push(msg);
   }
 
+  /**
+   * The recording machine's system mapping sizes (from the bundle) against the model's after
+   * the first execve: a different [vdso] or [vvar] size moves every mapping placed below it.
+   */
+  private compareSystemMappings(modelPid: number): void {
+    const recorded = this.opts.bundle?.system_mappings;
+    if (recorded === undefined) return;
+    const model: Record<string, number> = {};
+    for (const line of this.kernel.maps(modelPid).split("\n")) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) .*\s(\[[a-z_]+\])$/.exec(line);
+      if (m !== null && m[3] !== "[heap]" && m[3] !== "[stack]") model[m[3]] = Number(BigInt(`0x${m[2]}`) - BigInt(`0x${m[1]}`));
+    }
+    for (const [name, size] of Object.entries(recorded)) {
+      if (model[name] !== undefined && model[name] !== size) {
+        this.note(
+          `${name} is ${size} bytes on the recording machine but ${model[name]} in the model: mappings placed below it will differ`,
+        );
+      }
+    }
+  }
+
   /** Use `env` for the first execve when no environment was given (e.g. from a meta file). */
   setBaseEnv(env: string[], how: string): void {
     if (this.baseEnv !== null) return;
@@ -803,7 +824,9 @@ export class Replayer {
         return;
       }
       if ("errno" in p) {
-        t.unmodeled = `execve of ${path} failed in the model: ${p.name} (${p.reason})`;
+        const absent =
+          p.name === "ENOENT" && this.fileSources.get(path)?.source === "none" ? ": not present here and not in the bundle" : "";
+        t.unmodeled = `execve of ${path} failed in the model: ${p.name} (${p.reason})${absent}`;
         rec.predicted = `-1 ${p.name}`;
         rec.status = "mismatched";
         rec.reason = p.reason;
@@ -812,6 +835,7 @@ export class Replayer {
         return;
       }
       t.modelPid = p.pid;
+      this.compareSystemMappings(p.pid);
       t.sinceExec = 0;
       t.image = path;
       rec.predicted = "0";
