@@ -131,8 +131,11 @@ describe("aspace record, then replay", { timeout: 60_000 }, () => {
     }
   });
 
-  it("refuses an output directory that is not empty, and leaves no temporary directory", async () => {
+  it("refuses an output directory that is not empty or a command strace cannot run, and leaves no temporary directory", async () => {
     await expect(record(probeDir, ["/bin/true"])).rejects.toThrow(/not empty/);
+    await expect(record(join(work, "nx"), ["/nonexistent/command"], { output: "file" })).rejects.toThrow(
+      /strace could not run \/nonexistent\/command/,
+    );
     const left = execFileSync("ls", ["-A", work], { encoding: "utf8" });
     expect(left).not.toMatch(/\.tmp-/);
   });

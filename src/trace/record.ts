@@ -212,7 +212,13 @@ export async function record(outDir: string, command: string[], opts: RecordOpti
     } finally {
       if (typeof outFd === "number") closeSync(outFd);
     }
-    if (!existsSync(trace)) throw new RecordError(`strace wrote no log (exit status ${res.code ?? res.signal})`);
+    if (!existsSync(trace) || statSync(trace).size === 0) {
+      const said =
+        opts.output === "file"
+          ? `: ${readFileSync(join(tmp, "out.txt"), "utf8").trim().split("\n").pop() ?? ""}`
+          : "; its message is above";
+      throw new RecordError(`strace could not run ${command[0]} (exit status ${res.code ?? res.signal})${said}`);
+    }
     const { executed, mapped } = await filesOfLog(trace);
     const files: Record<string, BundleFile> = {};
     for (const p of [...executed, ...mapped]) {
