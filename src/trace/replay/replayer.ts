@@ -943,6 +943,19 @@ export class Replayer {
       case "close":
         if (ret.kind === "value" && c.args[0]?.kind === "int") this.forget(t, files, Number(c.args[0].value));
         return;
+      case "close_range": {
+        // close_range(first, last, flags): CLOSE_RANGE_CLOEXEC (4) marks instead of closing.
+        const [first, last, flags] = c.args;
+        if (ret.kind !== "value" || first?.kind !== "int") return;
+        const hi = last?.kind === "int" ? Number(BigInt.asUintN(32, last.value)) : 0xffffffff;
+        const mark = flags?.raw.includes("CLOSE_RANGE_CLOEXEC") === true || (flags?.kind === "int" && (flags.value & 4n) !== 0n);
+        for (let fd = Number(first.value); fd <= Math.min(hi, 65535); fd++) {
+          if (mark) {
+            if (files.get(fd) !== null || t.opaque.has(fd)) t.cloexec.add(fd);
+          } else this.forget(t, files, fd);
+        }
+        return;
+      }
       case "dup":
       case "dup2":
       case "dup3":
