@@ -15,7 +15,7 @@ import type { Process } from "../../kernel/task/process.js";
 import { errnoName } from "../../kernel/uapi/errno.js";
 import { Unsupported } from "../../kernel/unsupported.js";
 import { hostResolver } from "../../oracle/host-files.js";
-import { parseArgs, splitArgs } from "../strace/args.js";
+import { parseArgs, splitArgs, unescapeCString } from "../strace/args.js";
 import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "../strace/types.js";
 import { bundleResolver, type FileSource, type RecordBundle } from "./bundle.js";
 import { ArgError, argU64, CLONE_FILES, CLONE_THREAD, CLONE_VM, cloneFlagsOf, O_CLOEXEC, O_FLAGS } from "./symbols.js";
@@ -173,6 +173,11 @@ export function vmaKindAt(mm: Mm, lo: number, hi: number): VmaKind {
   return sealed ? "user-sealed" : "ordinary";
 }
 
+/** `full` is what strace printed as `printed` (each printed string a prefix, none missing in between). */
+function extends_(printed: string[], full: string[]): boolean {
+  return printed.length <= full.length && printed.every((p, i) => (full[i] as string).startsWith(p));
+}
+
 /** The strings of a printed array (`["a", "b"...]`), and whether strace cut any of it. */
 function stringsOfArray(a: StraceArg | undefined): { items: string[]; cut: boolean } | null {
   if (a === undefined || a.kind !== "array") return a?.kind === "null" ? { items: [], cut: false } : null;
@@ -188,7 +193,7 @@ function stringsOfArray(a: StraceArg | undefined): { items: string[]; cut: boole
     }
     const m = /^"((?:[^"\\]|\\.)*)"(\.\.\.)?$/.exec(p);
     if (m === null) return null;
-    items.push(m[1].replace(/\\(.)/g, "$1"));
+    items.push(unescapeCString(m[1]));
     if (m[2] !== undefined) cut = true;
   }
   return { items, cut };
@@ -795,7 +800,14 @@ export class Replayer {
       this.emit(rec);
       return;
     }
-    if (argv.cut)
+    const first = t.modelPid === null && t.unmodeled === null;
+    const given = this.opts.bundle?.command;
+    if (argv.cut && first && given !== undefined && extends_(argv.items, given)) {
+      // The recorder knows the command it ran: the exact argv of the log's first execve.
+      argv.items = given;
+      argv.cut = false;
+    }
+    if (argv.cut && c.ret.kind === "value")
       this.note(
         `execve of ${path}: strace cut argv (-s/-v); the model's stack holds the printed part only, so [stack] may start lower or higher`,
       );
