@@ -389,11 +389,20 @@ int main(int argc, char **argv) {
   size_t alen = 0;
   char *auxv = slurp(p, &alen);
   printf("auxv\n");
+  // A 32-bit (ia32) task's auxv is made of 32-bit words: tell by its executable's class.
+  int word = 8;
+  snprintf(p, sizeof p, "/proc/%d/exe", pid);
+  int efd = open(p, O_RDONLY);
+  if (efd >= 0) {
+    unsigned char id[5];
+    if (read(efd, id, 5) == 5 && id[4] == 1) word = 4;
+    close(efd);
+  }
   if (auxv) {
-    for (size_t off = 0; off + 16 <= alen; off += 16) {
-      uint64_t t, v;
-      memcpy(&t, auxv + off, 8);
-      memcpy(&v, auxv + off + 8, 8);
+    for (size_t off = 0; off + 2 * (size_t)word <= alen; off += 2 * (size_t)word) {
+      uint64_t t = 0, v = 0;
+      memcpy(&t, auxv + off, (size_t)word);
+      memcpy(&v, auxv + off + word, (size_t)word);
       if (t == 0) break;
       printf("%llu %llx\n", (unsigned long long)t, (unsigned long long)v);
     }

@@ -353,6 +353,50 @@ const SEAL_ALL: SealPolicy = {
   exemptFromSeal: () => false,
 };
 
+describe("ia32 tasks on the x86_64 kernel (live)", () => {
+  it("an ELFCLASS32 EM_386 file: 4 GiB layout, 32-bit vdso, no [vsyscall], AT_SYSINFO, 4-byte words", () => {
+    const p = file("i386", tinyElf(32, 3, 0x8048000));
+    expect(same({ path: p, argv: ["x", "y"], envp: ["A=1"] }).live).toBe("ok");
+    const o = ok(modelExec({ path: p, argv: ["x", "y"], envp: ["A=1"] }));
+    expect(procMaps(o.mm)).not.toContain("[vsyscall]");
+    expect(o.auxv[0][0]).toBe(32);
+  });
+  it("without PT_GNU_STACK: READ_IMPLIES_EXEC makes every mapping executable", () => {
+    const b = Buffer.from(tinyElf(32, 3, 0x8048000));
+    b.writeUInt32LE(0, 52 + 32); // PT_GNU_STACK → PT_NULL
+    const p = file("i386-nostack", b);
+    expect(same({ path: p, argv: ["x"], envp: [] }).live).toBe("ok");
+  });
+  it("an ia32 PIE with an interpreter: loaded at COMPAT_ELF_ET_DYN_BASE (0x56555000), the interpreter below the vdso", () => {
+    const interp = Buffer.from(tinyElf(32, 3, 0));
+    interp.writeUInt16LE(3, 16); // ET_DYN
+    const ip = file("ld32", interp);
+    const b = Buffer.from(tinyElf(32, 3, 0));
+    b.writeUInt16LE(3, 16);
+    b.writeUInt16LE(3, 44); // three program headers: PT_INTERP goes last
+    const ph = 52 + 64;
+    const at = 0x200;
+    Buffer.from(`${ip}\0`).copy(b, at);
+    b.writeUInt32LE(3, ph);
+    b.writeUInt32LE(at, ph + 4);
+    b.writeUInt32LE(at, ph + 8);
+    b.writeUInt32LE(ip.length + 1, ph + 16);
+    b.writeUInt32LE(ip.length + 1, ph + 20);
+    b.writeUInt32LE(4, ph + 24);
+    const p = file("pie32", b);
+    expect(same({ path: p, argv: ["x"], envp: ["A=1"] }).live).toBe("ok");
+    expect(procMaps(ok(modelExec({ path: p, argv: ["x"], envp: [] })).mm).startsWith("56555000-")).toBe(true);
+  });
+  it("a static PIE ia32 file, and a broken one (ENOEXEC)", () => {
+    const b = Buffer.from(tinyElf(32, 3, 0));
+    b.writeUInt16LE(3, 16); // ET_DYN
+    expect(same({ path: file("i386-dyn", b), argv: ["x"], envp: [] }).live).toBe("ok");
+    const c = Buffer.from(tinyElf(32, 3, 0x8048000));
+    c.writeUInt16LE(40, 42); // e_phentsize
+    expect(same({ path: file("i386-bad", c), argv: ["x"], envp: [] }).live).toBe("errno ENOEXEC");
+  });
+});
+
 describe("system mappings sealed per policy (kernel source: VM_SEALED_SYSMAP in map_vdso)", () => {
   it("policy none: nothing sealed (the live VmFlags comparison in exec.test.ts shows no sl)", () => {
     const o = ok(execImage(request({ path: "/bin/true" })));

@@ -33,6 +33,8 @@ export interface ArchSpec {
   readonly verified: boolean;
   /** A 32-bit (compat) task of a 64-bit kernel. */
   readonly compat?: boolean;
+  /** elf_read_implies_exec(): an image without PT_GNU_STACK gets READ_IMPLIES_EXEC (ia32). */
+  readonly readImpliesExecByDefault?: boolean;
   /** Class of the ELF files this arch's native loader takes (its Elf*_Ehdr layout). */
   readonly elfClass: 32 | 64;
   /** elf_check_arch(): the e_machine the native loader accepts. */

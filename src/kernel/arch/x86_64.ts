@@ -7,7 +7,7 @@
 // from one get_unmapped_area() of 8 pages, in that order, right below the interpreter
 // (0x7ffff7fc2000-0x7ffff7fca000 for Debian 12's ld.so under an 8 MiB stack rlimit).
 
-import { EM_X86_64 } from "../exec/elf.js";
+import { EM_386, EM_X86_64 } from "../exec/elf.js";
 import { PAGES_47 } from "../mm/config.js";
 import type { Mm } from "../mm/mm.js";
 import { getUnmappedArea } from "../mm/unmapped-area.js";
@@ -88,4 +88,49 @@ export const X86_64: ArchSpec = {
   hwcap: 0x178bfbffn,
   hwcap2: 2n,
   setupAdditionalPages: (mm, ctx) => mapVdso(mm, ctx, VDSO.pages, 0),
+};
+
+export const AT_SYSINFO = 32;
+/** IA32_PAGE_OFFSET: TASK_SIZE and STACK_TOP of an ia32 task. */
+const IA32_PAGE_OFFSET = 0xffffe000;
+/** vdso_image_32.sym___kernel_vsyscall on the reference kernel (AT_SYSINFO − the vdso base). */
+const VDSO32_KERNEL_VSYSCALL = 0x5e0n;
+
+/**
+ * An ia32 task on the x86_64 kernel (IA32_EMULATION, compat_binfmt_elf: an ELFCLASS32
+ * EM_386 file). Verified live: 4 GiB − 8 KiB address space, the mmap area below
+ * 0xffffe000 − 128 MiB, [vvar]/[vvar_vclock]/[vdso] (the 32-bit image, 2 pages) as for
+ * 64-bit tasks, no [vsyscall] (MM_CONTEXT_HAS_VSYSCALL is for 64-bit mms only), platform
+ * "i686", 4-byte stack words, AT_SYSINFO (__kernel_vsyscall) before AT_SYSINFO_EHDR.
+ * Without PT_GNU_STACK the task gets READ_IMPLIES_EXEC (elf_read_implies_exec()).
+ */
+export const X86_IA32: ArchSpec = {
+  arch: "x86_64",
+  verified: true,
+  compat: true,
+  readImpliesExecByDefault: true,
+  elfClass: 32,
+  machine: EM_386,
+  taskSize: IA32_PAGE_OFFSET / 4096,
+  defaultMapWindow: IA32_PAGE_OFFSET / 4096,
+  stackTop: IA32_PAGE_OFFSET,
+  // bprm_mm_init() puts the strings below TASK_SIZE_MAX; setup_arg_pages() shifts them.
+  stackTopMax: (PAGES_47 - 1) * 4096,
+  // compat_binfmt_elf uses COMPAT_ELF_ET_DYN_BASE = TASK_UNMAPPED_BASE + 16 MiB (verified:
+  // a static PIE's brk goes there).
+  elfEtDynBase: 0x55555000 + 0x1000000,
+  platform: "i686",
+  wordSize: 4,
+  archDlinfo: (vdso) => [
+    ...(vdso !== null
+      ? ([
+          [AT_SYSINFO, BigInt(vdso) + VDSO32_KERNEL_VSYSCALL],
+          [AT_SYSINFO_EHDR, BigInt(vdso)],
+        ] as Array<[number, bigint]>)
+      : []),
+    [AT_MINSIGSTKSZ, MINSIGSTKSZ],
+  ],
+  hwcap: 0x178bfbffn,
+  hwcap2: 2n,
+  setupAdditionalPages: (mm, ctx) => mapVdso(mm, ctx, VDSO32_PAGES, 0),
 };

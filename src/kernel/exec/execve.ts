@@ -6,9 +6,10 @@
 // it kill the task (SIGSEGV from bprm_execve(), SIGKILL for a failed stack setup): the
 // outcome then says `killed`.
 //
-// "#!" scripts are followed as binfmt_script does (script.ts). Not modeled (Unsupported with
-// a reason): ASLR on, binfmt_misc, ia32 (compat) ELF files, set-uid/set-gid executables
-// (AT_SECURE, credential changes).
+// "#!" scripts are followed as binfmt_script does (script.ts); 32-bit files go to the compat
+// loader (ia32 on x86_64, AArch32 on arm64: arch/index.ts loaderSpecFor). Not modeled
+// (Unsupported with a reason): ASLR on, binfmt_misc, set-uid/set-gid executables (their
+// personality loses ADDR_NO_RANDOMIZE).
 
 import { type ArchSpec, MODELED_NOT_VERIFIED } from "../arch/arch.js";
 import { archSpec, loaderSpecFor } from "../arch/index.js";
@@ -28,7 +29,6 @@ import {
   BINPRM_BUF_SIZE,
   checkElfHeader,
   type ElfHeader,
-  EM_386,
   ET_DYN,
   ET_EXEC,
   hasElfMagic,
@@ -175,25 +175,11 @@ interface Prepared {
   execStack: ExecStack;
 }
 
-/** search_binary_handler(): the compat ELF loader would take an ia32 file (not modeled). */
-function checkFormat(head: Uint8Array, arch: ArchSpec, path: string): Failure | null {
-  if (arch.arch === "x86_64" && hasElfMagic(head)) {
-    // The compat (ia32) loader reads an Elf32 header: a plausible i386 file would load.
-    const h32 = parseElfHeader(head, 32);
-    if ((h32.machine === EM_386 || h32.machine === 6) && (h32.type === ET_EXEC || h32.type === ET_DYN) && h32.phentsize === 32) {
-      throw new Unsupported(`${path} is an ia32 ELF file (compat tasks are not modeled)`);
-    }
-  }
-  return null;
-}
-
 /** load_elf_binary() up to begin_new_exec(): every check that still returns an errno. */
 function prepare(req: ExecRequest, arch: ArchSpec, file: OpenFile, gid: number): Prepared | Failure {
   const read = reader(file);
   const head = read(0, BINPRM_BUF_SIZE);
   const path = file.inode.path;
-  const other = checkFormat(head, arch, path);
-  if (other !== null) return other;
   const hdr = parseElfHeader(head, arch.elfClass);
   const bad = checkElfHeader(head, hdr, arch.machine);
   if (bad !== null) return fail(bad.errno, `${path}: ${bad.reason}`);
@@ -256,6 +242,16 @@ function followScripts(req: ExecRequest, bprm: Bprm, file: OpenFile, gid: number
     if (!("inode" in next)) return fail(next.errno, `"#!" interpreter ${next.reason}`);
     file = next;
   }
+}
+
+/**
+ * SET_PERSONALITY(): a 64-bit image drops READ_IMPLIES_EXEC (set_personality_64bit()); then
+ * elf_read_implies_exec() adds it for an ia32 image without PT_GNU_STACK.
+ */
+function personalityAfterExec(personality: number, arch: ArchSpec, execStack: ExecStack): number {
+  let p = arch.compat ? personality : personality & ~READ_IMPLIES_EXEC;
+  if (arch.readImpliesExecByDefault && execStack === "default") p |= READ_IMPLIES_EXEC;
+  return p;
 }
 
 /** arch_pick_mmap_layout() with ASLR off. */
@@ -386,7 +382,7 @@ export function execImage(req: ExecRequest): ExecOutcome {
 
   // begin_new_exec(): the point of no return. Then SET_PERSONALITY, setup_new_exec().
   const mm = newMm(req, arch);
-  mm.personality = req.personality & ~READ_IMPLIES_EXEC;
+  mm.personality = personalityAfterExec(req.personality, arch, prep.execStack);
   const stackFlags = stackVmFlags(mm.personality, prep.execStack, mm.defFlags);
   const s = setupArgPages(mm, arch, bprm, stackFlags);
   if (s < 0) return killed(-s, "setup_arg_pages failed");

@@ -85,7 +85,8 @@ export const ARM_VECTORS_LINE = formatMapsLine({
 
 /**
  * The whole /proc/PID/maps text, with the architecture's gate VMA last (x86_64
- * `[vsyscall]`, arm `[vectors]`, none on arm64/riscv64) unless `vsyscall: false`.
+ * `[vsyscall]` for 64-bit tasks, arm `[vectors]`, none on arm64/riscv64) unless
+ * `vsyscall: false`.
  */
 export function procMaps(mm: Mm, opts: { vsyscall?: boolean } = {}): string {
   const out: string[] = [];
@@ -93,7 +94,9 @@ export function procMaps(mm: Mm, opts: { vsyscall?: boolean } = {}): string {
     out.push(mapsLine(mm, v));
   });
   if (opts.vsyscall ?? true) {
-    if (mm.arch === "x86_64") out.push(VSYSCALL_LINE);
+    // get_gate_vma(): MM_CONTEXT_HAS_VSYSCALL is set for 64-bit mms only; an ia32 task's
+    // TASK_SIZE (4 GiB − 8 KiB) tells the model it has none.
+    if (mm.arch === "x86_64" && mm.cfg.taskSize > 2 ** 20) out.push(VSYSCALL_LINE);
     else if (mm.arch === "arm") out.push(ARM_VECTORS_LINE);
   }
   return out.length ? `${out.join("\n")}\n` : "";
