@@ -2,7 +2,7 @@
 // probe compiled here, /bin/true, sh -c 'echo | cat'), then replayed: the recorded results
 // are the expected values (live kernel, ASLR off).
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -97,6 +97,19 @@ describe("aspace record, then replay", { timeout: 60_000 }, () => {
     expect(recs.filter((c) => c.name === "clone3").map((c) => c.status)).toEqual(["matched", "matched", "matched"]);
     const eperm = recs.find((c) => c.name === "munmap" && c.recorded === "-1 EPERM");
     expect(eperm?.vmaKind).toBe("user-sealed");
+  });
+
+  it("a log strace wrote to stderr (no -o: PIDs appear and go, 'Process N attached' inside lines) replays the same", async () => {
+    const log = join(work, "stderr.strace");
+    const env = { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", HOME: "/root", LANG: "C.UTF-8", TERM: "dumb" };
+    const run = spawnSync("setarch", ["-R", "strace", "-f", "-y", "sh", "-c", "echo hi | cat"], { env, cwd: work, encoding: "utf8" });
+    expect(run.status).toBe(0);
+    writeFileSync(log, run.stderr);
+    const r = await replayLog(log, { env: CLEAN_ENV });
+    expect(r.diagnostic_count, JSON.stringify(r.diagnostics)).toBe(0);
+    expect(r.tasks).toBe(3);
+    expect(r.syscalls, targets(r)).toBe(r.modeled);
+    expect(r.matched, targets(r)).toBe(r.modeled);
   });
 
   it("takes a file from the bundle when the one here differs, and says how", async () => {

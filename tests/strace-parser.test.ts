@@ -175,6 +175,28 @@ describe("older and optional forms", () => {
   });
 });
 
+describe("strace writing to stderr (no -o)", () => {
+  it("a line cut by 'strace: Process N attached' is joined; the first task's calls resume across its PID appearing and going", () => {
+    const evs = parseStraceSync([
+      "clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLDstrace: Process 21130 attached",
+      ", child_tidptr=0x7ffff7dd2a10) = 21130",
+      "wait4(-1,  <unfinished ...>",
+      "[pid 21130] exit_group(0) = ?",
+      "[pid 21128] <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 21130",
+      "[pid 21128] wait4(-1,  <unfinished ...>",
+      "[pid 21131] +++ exited with 0 +++",
+      "<... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 21131",
+    ]);
+    expect(evs.filter((e) => e.kind === "diagnostic")).toEqual([]);
+    expect(calls(evs).map((c) => [c.name, c.line, c.endLine, c.args.length])).toEqual([
+      ["clone", 2, 2, 3],
+      ["exit_group", 4, 4, 1],
+      ["wait4", 3, 5, 4],
+      ["wait4", 6, 8, 4],
+    ]);
+  });
+});
+
 describe("split calls", () => {
   it("joins <unfinished ...> and <... resumed> per PID across interleaved tasks", () => {
     const evs = parseStraceSync([

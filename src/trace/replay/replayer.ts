@@ -210,6 +210,8 @@ export class Replayer {
   private baseEnv: string[] | null;
   private readonly noteSet = new Set<string>();
   private exitedTasks = 0;
+  /** The PID-less first task has been matched to the PID it is printed with later. */
+  private nullAliased = false;
   /** SysV shm ids: the log's (kernel's) → the model's. */
   private readonly shmIds = new Map<number, number>();
   /** The log prints fds with their paths (strace -y). */
@@ -352,7 +354,7 @@ export class Replayer {
   }
 
   finish(): ReplayReport {
-    this.report.tasks = this.tasks.size + this.exitedTasks;
+    this.report.tasks = new Set(this.tasks.values()).size + this.exitedTasks;
     for (const f of this.fileSources.values()) {
       if (f.source === "bundle") this.note(`${f.path}: taken from the bundle (${f.why})`);
     }
@@ -370,6 +372,14 @@ export class Replayer {
     const k = this.key(pid);
     let t = this.tasks.get(k);
     if (t !== undefined) return t;
+    const nullTask = pid === null ? undefined : this.tasks.get(-1);
+    if (nullTask !== undefined && !this.nullAliased && this.unbound.length === 0) {
+      // strace writing to stderr prints no PID for the first task until a second one
+      // exists; the first new PID that is no fork's child is that first task.
+      this.nullAliased = true;
+      this.tasks.set(k, nullTask);
+      return nullTask;
+    }
     const child = this.unbound.shift();
     if (child !== undefined) {
       t = this.childTask(child.parent, child.modelPid, child.flags);
@@ -429,8 +439,10 @@ export class Replayer {
     const k = this.key(pid);
     const t = this.tasks.get(k);
     if (t === undefined) return;
-    // The PID may be reused by a later task: that one starts afresh (fork or execve).
+    // The PID may be reused by a later task: that one starts afresh (fork or execve). The
+    // task may be known under two keys (no PID, then its PID: strace writing to stderr).
     this.tasks.delete(k);
+    if (k === -1 || this.nullAliased) for (const [key, v] of this.tasks) if (v === t) this.tasks.delete(key);
     this.exitedTasks++;
     if (t.modelPid !== null && this.kernel.tasks.lookup(t.modelPid) !== null) this.kernel.exit(t.modelPid);
     t.modelPid = null;

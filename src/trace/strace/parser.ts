@@ -9,6 +9,8 @@ import { parseRet } from "./ret.js";
 import { canonicalSyscallName } from "./syscall-numbers.js";
 import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "./types.js";
 
+const ATTACHED = /^strace: Process \d+ (attached|detached|resumed)/;
+
 /** A call record whose arguments are classified on first use (most calls are never asked). */
 class Call implements StraceCall {
   readonly kind = "call";
@@ -40,15 +42,29 @@ class Call implements StraceCall {
 export class StraceParser {
   private lineNo = 0;
   private readonly open = new Map<number, StraceUnfinished>();
+  /** The start of a line cut by strace's own "Process N attached" message. */
+  private carry: string | null = null;
   private sawLine = false;
   /** Lines that were calls, signals or exits (to tell a log from other text). */
   recognized = 0;
   diagnostics = 0;
 
   /** The events of the next line (0, 1 or 2 events: a dangling call may be closed first). */
-  push(text: string): StraceEvent[] {
+  push(raw: string): StraceEvent[] {
     const line = ++this.lineNo;
     this.sawLine = true;
+    // strace writing to stderr (no -o) may print "strace: Process N attached" in the middle
+    // of a line; the line goes on at the next one.
+    let text = raw;
+    if (this.carry !== null) {
+      text = this.carry + raw;
+      this.carry = null;
+    }
+    const cut = text.indexOf("strace: Process ");
+    if (cut > 0 && ATTACHED.test(text.slice(cut))) {
+      this.carry = text.slice(0, cut);
+      return [];
+    }
     const r = parseLine(text);
     switch (r.kind) {
       case "skip":
@@ -84,11 +100,22 @@ export class StraceParser {
         return out;
       }
       case "resumed": {
-        const u = this.open.get(r.pid ?? -1);
+        let key = r.pid ?? -1;
+        let u = this.open.get(key);
+        if (u === undefined && r.pid !== null && this.open.get(-1)?.rawName === r.name) {
+          // stderr output: the first task's lines carry no PID until a second task exists,
+          // so its call may be resumed under the PID it is printed with from then on...
+          key = -1;
+          u = this.open.get(key);
+        } else if (u === undefined && r.pid === null) {
+          // ... and carry none again once it is the only one left.
+          const same = [...this.open].filter(([, o]) => o.rawName === r.name);
+          if (same.length === 1) [key, u] = same[0] as [number, StraceUnfinished];
+        }
         if (u === undefined || u.rawName !== r.name) {
           return [this.diag(line, `'<... ${r.name} resumed>' without its '${r.name}(... <unfinished ...>' line`, text)];
         }
-        this.open.delete(r.pid ?? -1);
+        this.open.delete(key);
         const ret = parseRet(r.ret);
         if (ret === null) return [this.diag(line, `${r.name}: unreadable result '${r.ret}'`, text)];
         this.recognized++;
