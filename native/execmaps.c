@@ -389,13 +389,14 @@ int main(int argc, char **argv) {
   size_t alen = 0;
   char *auxv = slurp(p, &alen);
   printf("auxv\n");
-  // A 32-bit (ia32) task's auxv is made of 32-bit words: tell by its executable's class.
+  // An ia32 task's auxv is made of 32-bit words. Tell by its executable's e_machine (the
+  // 64-bit loader ignores the class byte, so EM_X86_64 with ELFCLASS32 is a 64-bit task).
   int word = 8;
   snprintf(p, sizeof p, "/proc/%d/exe", pid);
   int efd = open(p, O_RDONLY);
   if (efd >= 0) {
-    unsigned char id[5];
-    if (read(efd, id, 5) == 5 && id[4] == 1) word = 4;
+    unsigned char id[20];
+    if (read(efd, id, 20) == 20 && (id[18] | id[19] << 8) != 62) word = 4;
     close(efd);
   }
   if (auxv) {
