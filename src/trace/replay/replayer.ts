@@ -327,9 +327,9 @@ export class Replayer {
     } catch (e) {
       // A bug in the replayer or the model must not end the replay: the event is reported
       // as unreadable and the replay goes on.
-      const line = ev.kind === "diagnostic" ? ev.line : ev.line;
       this.report.diagnostic_count++;
-      if (this.report.diagnostics.length < 20) this.report.diagnostics.push({ line, message: `replay error: ${(e as Error).message}` });
+      if (this.report.diagnostics.length < 20)
+        this.report.diagnostics.push({ line: ev.line, message: `replay error: ${(e as Error).message}` });
     }
   }
 
