@@ -41,10 +41,11 @@ import { type PagemapEntry, PagemapEntrySchema } from "./gen/criu/pagemap_pb.js"
 import { PstreeEntrySchema } from "./gen/criu/pstree_pb.js";
 import { type VmaEntry, VmaEntrySchema } from "./gen/criu/vma_pb.js";
 import { encodeEntry } from "./images/codec.js";
+import { type FileContent, type WriteTimes, writeDirFilesAtomic } from "./images/dir.js";
 import { writeFraming } from "./images/framing.js";
 import type { CheckpointImages, TaskImages } from "./images/image-set.js";
-import { PE_LAZY, PE_PRESENT } from "./images/image-set.js";
-import { type PageRunRefs, packPages, readPrivatePages } from "./restore/contents.js";
+import { encodeImages, PE_LAZY, PE_PRESENT } from "./images/image-set.js";
+import { type PageRunRefs, packPages, pagePieces, readPrivatePages } from "./restore/contents.js";
 import {
   MAP_ANONYMOUS,
   MAP_GROWSDOWN,
@@ -120,6 +121,47 @@ export function dumpProcess(kernel: Kernel, pid: number, opts: DumpOptions = {})
  * (each task's private pages are dumped whole, as CRIU without its premap sharing would).
  */
 export function dumpTree(kernel: Kernel, root: number, opts: DumpOptions & { children?: boolean } = {}): CheckpointImages {
+  return dumpTreeWith(kernel, root, opts, packPages);
+}
+
+/**
+ * Dump a process (tree, with `children`) straight into an image directory, written as
+ * writeDirFilesAtomic does (temporary directory, fsync, inventory last, rename). The pages
+ * images are written from the model's frames themselves (writev of their bytes, nothing
+ * concatenated): the frames are only read, and no model code runs between reading them and
+ * writing them, so the bytes on disk are the dump-time bytes. Returns the bytes of page
+ * contents written.
+ */
+export function dumpToDir(
+  kernel: Kernel,
+  root: number,
+  dir: string,
+  opts: DumpOptions & { children?: boolean; overwrite?: boolean; times?: WriteTimes } = {},
+): number {
+  const pieces = new Map<number, Uint8Array[]>();
+  let pageBytes = 0;
+  // Each task's pages file is a placeholder while the other images are encoded.
+  const img = dumpTreeWith(kernel, root, { children: false, ...opts }, (runs, pagesId) => {
+    const list = pagePieces(runs);
+    for (const p of list) pageBytes += p.byteLength;
+    pieces.set(pagesId, list);
+    return EMPTY;
+  });
+  const files: Map<string, FileContent> = encodeImages(img);
+  for (const [id, list] of pieces) files.set(`pages-${id}.img`, list);
+  writeDirFilesAtomic(dir, files, { overwrite: opts.overwrite, times: opts.times });
+  return pageBytes;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** dumpTree, with how each task's page runs become its pages image left to `pagesOf`. */
+function dumpTreeWith(
+  kernel: Kernel,
+  root: number,
+  opts: DumpOptions & { children?: boolean },
+  pagesOf: (runs: PageRunRefs[], pagesId: number) => Uint8Array,
+): CheckpointImages {
   const files: OpenFile[] = [];
   const fileId = (f: OpenFile): number => {
     let i = files.findIndex((x) => x.inode === f.inode);
@@ -144,7 +186,7 @@ export function dumpTree(kernel: Kernel, root: number, opts: DumpOptions & { chi
         .map((t) => t.pid)
         .filter((t) => t !== p.pid),
     ];
-    tasks.push(dumpTask(kernel, p.pid, { ...opts, pagesId: (opts.pagesId ?? 1) + i }, fileId));
+    tasks.push(dumpTask(kernel, p.pid, { ...opts, pagesId: (opts.pagesId ?? 1) + i }, fileId, pagesOf));
     pstree.push(create(PstreeEntrySchema, { pid: p.pid, ppid: i === 0 ? 0 : p.ppid, pgid: root, sid: root, threads }));
   }
   const fileEntries = files.map((f, i) =>
@@ -184,7 +226,13 @@ export function dumpTree(kernel: Kernel, root: number, opts: DumpOptions & { chi
 }
 
 /** One thread group's images: core, ids, mm with its VMAs, pagemap and pages. */
-function dumpTask(kernel: Kernel, pid: number, opts: DumpOptions, fileId: (f: OpenFile) => number): TaskImages {
+function dumpTask(
+  kernel: Kernel,
+  pid: number,
+  opts: DumpOptions,
+  fileId: (f: OpenFile) => number,
+  pagesOf: (runs: PageRunRefs[], pagesId: number) => Uint8Array,
+): TaskImages {
   const proc = kernel.process(pid);
   const mm = proc.mm;
   const pagesId = opts.pagesId ?? 1;
@@ -298,7 +346,7 @@ function dumpTask(kernel: Kernel, pid: number, opts: DumpOptions, fileId: (f: Op
         fd: -1n,
       }),
     );
-  const pages = packPages(chunks);
+  const pages = pagesOf(chunks, pagesId);
   const ids = create(TaskKobjIdsEntrySchema, { vmId: 1, filesId: 1, fsId: 1, sighandId: 1, pidNsId: 1 });
   const mmEntry = create(MmEntrySchema, {
     mmStartCode: BigInt(mm.startCode),

@@ -1,42 +1,79 @@
 // Checkpoint speed: dump and restore of a modeled process with 1 GiB of touched memory (the
 // `loop` scenario plus one 1 GiB anonymous mapping whose every page holds data), against
-// memcpy bandwidth measured in the same run. Dump copies each byte once (frames → a new
-// pages image), restore once (pages image → new frames), so each phase is compared with one
-// memcpy of the same bytes, two ways: into memory already touched (`memcpy_gb_per_s`,
-// Uint8Array.set) and into fresh memory (`memcpy_fresh_gb_per_s`, Uint8Array.slice, which
-// pays the first-touch page faults that dump and restore pay too, since each materializes
-// new memory). Only dump and restore are timed (building the process and encoding the
-// image directory are not).
+// memcpy bandwidth measured in the same run.
+//
+// - dump: `dumpToDir`, the real path: images written to a temporary directory, every file
+//   fsynced, inventory last, renamed into place; the pages image is written (writev) from
+//   the model's frames. Timed whole; the part spent in fsync is also reported, so the
+//   figure without fsync is `dump_no_fsync_*`.
+// - restore: `restore(dir)`, the real path: every file read (the pages image in one read
+//   into one buffer of its own), decoded, and the restorer's steps run; the frames adopt the
+//   pages buffer (views, no second copy). Then (not timed) every restored page is compared
+//   with the bytes that were dumped.
+// - memcpy (`memcpy_gb_per_s`, the reference figure): Uint8Array.set of the same bytes
+//   between two buffers already touched; also memcpy into fresh memory (Uint8Array.slice,
+//   which pays the first-touch page faults that a restore pays too: its pages must land in
+//   memory that did not exist before).
+// - the I/O floor: the same bytes written with one write() + fsync() to a file and read back
+//   with one read() into a fresh buffer, without the model: what any dump to disk and
+//   restore from disk of these bytes costs in this process on this machine.
+//
+// Every figure is the median of `runs` runs; the model's process is built once, untimed.
 
-import { dumpProcess } from "../checkpoint/dump.js";
-import { decodeImages, encodeImages } from "../checkpoint/images/image-set.js";
+import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { dumpToDir } from "../checkpoint/dump.js";
+import type { WriteTimes } from "../checkpoint/images/dir.js";
 import { writePagesBulk } from "../checkpoint/restore/contents.js";
 import { restore } from "../checkpoint/restore/restore.js";
 import { buildScenario, referenceVdsoImage } from "../checkpoint/scenarios.js";
 
 export interface CheckpointBench {
   bytes: number;
+  runs: number;
+  /** memcpy between two already-touched buffers: the reference figure. */
   memcpy_gb_per_s: number;
+  /** memcpy into fresh memory (first-touch page faults included). */
   memcpy_fresh_gb_per_s: number;
+  /** Dump to an image directory, fsync included. */
   dump_gb_per_s: number;
+  /** The same dump without the time spent in fsync. */
+  dump_no_fsync_gb_per_s: number;
+  /** Restore from the image directory (read, decode, restorer steps, contents). */
   restore_gb_per_s: number;
   /** (bytes dumped + bytes restored) / (dump time + restore time), over memcpy into touched memory. */
   dump_restore_over_memcpy: number;
+  /** The same with the dump's fsync time left out. */
+  dump_restore_no_fsync_over_memcpy: number;
   /** The same over memcpy into fresh memory. */
   dump_restore_over_memcpy_fresh: number;
+  /** One write()+fsync() and one read() into a fresh buffer of the same bytes (no model). */
+  io_floor_write_fsync_gb_per_s: number;
+  io_floor_read_fresh_gb_per_s: number;
+  /** (2 × bytes) / (io floor write+fsync + read) over memcpy into touched memory: the best any on-disk round trip reaches here. */
+  io_floor_over_memcpy: number;
+  /** Dump + restore time over the I/O floor's time (1: the model adds nothing). */
+  dump_restore_over_io_floor: number;
   dump_seconds: number[];
+  dump_fsync_seconds: number[];
   restore_seconds: number[];
   memcpy_seconds: number[];
   memcpy_fresh_seconds: number[];
+  io_floor_write_fsync_seconds: number[];
+  io_floor_read_seconds: number[];
 }
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+const seconds = (t0: number) => (performance.now() - t0) / 1000;
+const collect = () => (globalThis as { gc?: () => void }).gc?.();
 
-export function benchCheckpoint(o: { runs: number; bytes?: number }): CheckpointBench {
+export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string }): CheckpointBench {
   const bytes = o.bytes ?? 1 << 30;
   const pages = bytes / 4096;
   const { kernel, pid } = buildScenario("loop");
@@ -45,43 +82,130 @@ export function benchCheckpoint(o: { runs: number; bytes?: number }): Checkpoint
   const start = Number(addr.ret) / 4096;
   const src = new Uint8Array(bytes);
   for (let i = 0; i < bytes; i += 4096) src[i] = (i / 4096) & 0xff || 1; // every page holds data
+  for (let i = 4095; i < bytes; i += 4096) src[i] = (i >>> 12) % 251; // and differs from its neighbours
   if (writePagesBulk(kernel.process(pid).enter(), src, [[start, pages, 0]]) !== null) throw new Error("could not touch the bench memory");
   const vdsoImage = referenceVdsoImage();
-  const memcpy: number[] = [];
-  const fresh: number[] = [];
-  const dumps: number[] = [];
-  const restores: number[] = [];
-  const dst = new Uint8Array(bytes);
-  for (let i = 0; i < o.runs; i++) {
-    let t = performance.now();
-    dst.set(src);
-    memcpy.push((performance.now() - t) / 1000);
-    t = performance.now();
-    const copy = src.slice();
-    fresh.push((performance.now() - t) / 1000);
-    if (copy.length !== bytes) throw new Error("slice");
-    t = performance.now();
-    const img = dumpProcess(kernel, pid, { vdsoImage, unknownPages: "approximate" });
-    dumps.push((performance.now() - t) / 1000);
-    const decoded = decodeImages(encodeImages(img));
-    t = performance.now();
-    const r = restore(decoded, { policy: "none" });
-    restores.push((performance.now() - t) / 1000);
-    if (!r.ok) throw new Error(`restore failed: ${r.reason}`);
+  const dst = new Uint8Array(bytes).fill(1); // touched before any timing
+  const work = mkdtempSync(join(o.dir ?? tmpdir(), "aspace-bench-checkpoint-"));
+  const r = {
+    memcpy: [] as number[],
+    fresh: [] as number[],
+    dump: [] as number[],
+    fsync: [] as number[],
+    restore: [] as number[],
+    floorWrite: [] as number[],
+    floorRead: [] as number[],
+  };
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      collect();
+      let t = performance.now();
+      dst.set(src);
+      r.memcpy.push(seconds(t));
+      t = performance.now();
+      const copy = src.slice();
+      r.fresh.push(seconds(t));
+      if (copy[4095] !== src[4095]) throw new Error("slice");
+      const floor = ioFloor(join(work, "floor.bin"), src);
+      r.floorWrite.push(floor.writeFsync);
+      r.floorRead.push(floor.read);
+      collect();
+
+      const dir = join(work, `images-${i}`);
+      const times: WriteTimes = { write: 0, fsync: 0 };
+      t = performance.now();
+      const written = dumpToDir(kernel, pid, dir, { vdsoImage, unknownPages: "approximate", times });
+      r.dump.push(seconds(t));
+      r.fsync.push(times.fsync);
+      if (written < bytes) throw new Error(`the dump wrote ${written} bytes of pages, expected at least ${bytes}`);
+
+      t = performance.now();
+      const res = restore(dir, { policy: "none" });
+      r.restore.push(seconds(t));
+      if (!res.ok) throw new Error(`restore failed: ${res.reason}`);
+      const bad = firstDifferentPage(res.kernel.process(res.pid).mm, start, src);
+      if (bad !== null) throw new Error(`restored page 0x${(bad * 4096).toString(16)} differs from the dumped bytes`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
   const gb = bytes / 1e9;
-  const [m, f, d, r] = [median(memcpy), median(fresh), median(dumps), median(restores)];
+  const m = median(r.memcpy);
+  const f = median(r.fresh);
+  const d = median(r.dump);
+  const dNoSync = median(r.dump.map((x, i) => x - (r.fsync[i] as number)));
+  const rs = median(r.restore);
+  const fw = median(r.floorWrite);
+  const fr = median(r.floorRead);
+  const list = (xs: number[]) => xs.map((x) => round(x, 4));
   return {
     bytes,
+    runs: o.runs,
     memcpy_gb_per_s: round(gb / m),
     memcpy_fresh_gb_per_s: round(gb / f),
     dump_gb_per_s: round(gb / d),
-    restore_gb_per_s: round(gb / r),
-    dump_restore_over_memcpy: round((2 * gb) / (d + r) / (gb / m)),
-    dump_restore_over_memcpy_fresh: round((2 * gb) / (d + r) / (gb / f)),
-    dump_seconds: dumps.map((x) => round(x, 4)),
-    restore_seconds: restores.map((x) => round(x, 4)),
-    memcpy_seconds: memcpy.map((x) => round(x, 4)),
-    memcpy_fresh_seconds: fresh.map((x) => round(x, 4)),
+    dump_no_fsync_gb_per_s: round(gb / dNoSync),
+    restore_gb_per_s: round(gb / rs),
+    dump_restore_over_memcpy: round((2 * gb) / (d + rs) / (gb / m)),
+    dump_restore_no_fsync_over_memcpy: round((2 * gb) / (dNoSync + rs) / (gb / m)),
+    dump_restore_over_memcpy_fresh: round((2 * gb) / (d + rs) / (gb / f)),
+    io_floor_write_fsync_gb_per_s: round(gb / fw),
+    io_floor_read_fresh_gb_per_s: round(gb / fr),
+    io_floor_over_memcpy: round((2 * gb) / (fw + fr) / (gb / m)),
+    dump_restore_over_io_floor: round((d + rs) / (fw + fr)),
+    dump_seconds: list(r.dump),
+    dump_fsync_seconds: list(r.fsync),
+    restore_seconds: list(r.restore),
+    memcpy_seconds: list(r.memcpy),
+    memcpy_fresh_seconds: list(r.fresh),
+    io_floor_write_fsync_seconds: list(r.floorWrite),
+    io_floor_read_seconds: list(r.floorRead),
   };
+}
+
+/** The first page of [start, start + src pages) whose restored bytes differ from `src`, or null. */
+function firstDifferentPage(
+  mm: { pt: { get(page: number): { frame: { data: Uint8Array | null } } | undefined } },
+  start: number,
+  src: Uint8Array,
+): number | null {
+  const pages = src.length / 4096;
+  for (let i = 0; i < pages; i++) {
+    const data = mm.pt.get(start + i)?.frame.data;
+    if (data === undefined || data === null) return start + i;
+    if (Buffer.compare(data, src.subarray(i * 4096, (i + 1) * 4096)) !== 0) return start + i;
+  }
+  return null;
+}
+
+/** Seconds for write+fsync and for the read back of `bytes` through the file at `path` (removed after). */
+export function ioFloor(path: string, bytes: Uint8Array): { writeFsync: number; read: number } {
+  let t = performance.now();
+  const fd = openSync(path, "w", 0o600);
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  const writeFsync = (performance.now() - t) / 1000;
+  t = performance.now();
+  const rfd = openSync(path, "r");
+  let got = 0;
+  try {
+    const buf = Buffer.allocUnsafeSlow(bytes.length);
+    while (got < bytes.length) {
+      const n = readSync(rfd, buf, got, bytes.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+  } finally {
+    closeSync(rfd);
+  }
+  const read = (performance.now() - t) / 1000;
+  rmSync(path, { force: true });
+  if (got !== bytes.length) throw new Error(`read back ${got} of ${bytes.length} bytes`);
+  return { writeFsync, read };
 }

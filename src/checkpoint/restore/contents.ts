@@ -6,6 +6,7 @@
 import { faultPage } from "../../kernel/mm/fault.js";
 import type { Mm } from "../../kernel/mm/mm.js";
 import type { AnonFrame } from "../../kernel/mm/pages.js";
+import type { Vma } from "../../kernel/mm/vma.js";
 import { VM_WRITE } from "../../kernel/uapi/vmflags.js";
 import { Unsupported } from "../../kernel/unsupported.js";
 
@@ -17,19 +18,29 @@ const PAGE = 4096;
  * (EFAULT: unmapped, not writable, guard or SIGBUS).
  */
 export function writePagesBulk(mm: Mm, src: Uint8Array, runs: Array<[number, number, number]>, adopt = false): number | null {
+  const guarded = mm.pt.guards.size !== 0;
   for (const [start, pages, offset] of runs) {
     // `adopt`: the caller hands over `src` (bytes just read from the pages file, referenced
     // by nothing else), so the frames may use it in place instead of a copy.
     const copy = adopt ? src.subarray(offset, offset + pages * PAGE) : src.slice(offset, offset + pages * PAGE);
+    const buf = copy.buffer;
+    const base = copy.byteOffset;
+    // The VMA is looked up once per VMA the run crosses, not once per page; a fault may
+    // replace the record (anon_vma_prepare), and the next page uses the new one.
+    let vma: Vma | null = null;
     for (let i = 0; i < pages; i++) {
       const page = start + i;
-      const vma = mm.tree.find(page);
-      if (vma === null || (vma.flags & VM_WRITE) === 0 || mm.pt.guards.has(page)) return page;
-      if (faultPage(mm, vma, page, true) === null) return page;
+      if (vma === null || page >= vma.end) {
+        vma = mm.tree.find(page);
+        if (vma === null || (vma.flags & VM_WRITE) === 0) return page;
+      }
+      if (guarded && mm.pt.guards.has(page)) return page;
+      vma = faultPage(mm, vma, page, true);
+      if (vma === null) return page;
       const pte = mm.pt.get(page);
       if (pte === undefined) return page;
       const frame = pte.frame as AnonFrame;
-      frame.data = copy.subarray(i * PAGE, (i + 1) * PAGE);
+      frame.data = new Uint8Array(buf, base + i * PAGE, PAGE);
       if (pte.anon) frame.unknown = false;
     }
   }
@@ -66,6 +77,47 @@ export function readPrivatePages(mm: Mm, start: number, end: number, unknown: ((
     } else runs.push({ start: page, pages: 1, list: [data] });
   });
   return runs;
+}
+
+/** A known-zero page, for writing (never written to). */
+const ZERO_PAGE = new Uint8Array(PAGE);
+
+/**
+ * The pages image of `runs` as pieces to write in order, without copying a byte: each
+ * page's frame bytes, with neighbours that are adjacent views of one buffer (pages written
+ * in bulk share one) joined into one view, so a writev moves them in few iovecs.
+ */
+export function pagePieces(runs: PageRunRefs[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  // The piece being grown: a view of `buf` from `off`, `len` bytes.
+  let buf: ArrayBufferLike | null = null;
+  let off = 0;
+  let len = 0;
+  const flush = () => {
+    if (buf !== null) out.push(new Uint8Array(buf, off, len));
+  };
+  for (const r of runs) {
+    for (const d of r.list) {
+      // A page is PAGE bytes in the image whatever its frame holds (as packPages).
+      const page = d === null ? ZERO_PAGE : d.byteLength === PAGE ? d : padded(d);
+      if (d !== null && page.buffer === buf && off + len === page.byteOffset) {
+        len += PAGE;
+        continue;
+      }
+      flush();
+      buf = page.buffer;
+      off = page.byteOffset;
+      len = PAGE;
+    }
+  }
+  flush();
+  return out;
+}
+
+function padded(d: Uint8Array): Uint8Array {
+  const out = new Uint8Array(PAGE);
+  out.set(d.subarray(0, PAGE));
+  return out;
 }
 
 /** Copy page runs into one pages-image buffer (the only copy a dump makes). */
