@@ -11,8 +11,9 @@ import type { ExecOutcome } from "../kernel/exec/execve.js";
 import { policyByName } from "../kernel/policy/index.js";
 import type { Arch } from "../kernel/policy/policy.js";
 import { procMaps, procSmaps } from "../kernel/procfs/maps.js";
+import { errnoName } from "../kernel/uapi/errno.js";
 import { Unsupported } from "../kernel/unsupported.js";
-import { compareExec, type ExecComparison, execErrnoName, mmFields, modelExec, modelResultText } from "../oracle/conform-exec.js";
+import { compareExec, type ExecComparison, mmFields, modelExec, modelResultText } from "../oracle/conform-exec.js";
 import { InputError } from "../report/files.js";
 
 const hex = (n: number | bigint) => `0x${n.toString(16)}`;
@@ -59,7 +60,7 @@ function asInputError(e: unknown): never {
 }
 
 function outcomeJson(o: ExecOutcome) {
-  if (!o.ok) return { result: modelResultText(o), errno: execErrnoName(o.errno), reason: o.reason, killed: o.killed ?? null };
+  if (!o.ok) return { result: modelResultText(o), errno: errnoName(o.errno), reason: o.reason, killed: o.killed ?? null };
   const mm = o.mm;
   return {
     result: "ok",

@@ -72,25 +72,18 @@ export function mmFields(mm: Mm): LiveMmFields {
   };
 }
 
-/** Errno names, with the ones uapi/errno.ts does not list. */
-export function execErrnoName(errno: number): string {
-  if (errno === 80) return "ELIBBAD";
-  if (errno === 40) return "ELOOP";
-  return errnoName(errno);
-}
-
 const SIGNALS: Record<string, number> = { SIGKILL: 9, SIGSEGV: 11 };
 
 /** One line for an outcome: "ok", "errno ENOEXEC" or "signal 11". */
 export function modelResultText(o: ExecOutcome): string {
   if (o.ok) return "ok";
   if (o.killed) return `signal ${SIGNALS[o.killed]}`;
-  return `errno ${execErrnoName(o.errno)}`;
+  return `errno ${errnoName(o.errno)}`;
 }
 
 export function liveResultText(l: LiveExecResult): string {
   if (l.ok) return "ok";
-  if ("errno" in l) return `errno ${execErrnoName(l.errno)}`;
+  if ("errno" in l) return `errno ${errnoName(l.errno)}`;
   if ("signal" in l) return `signal ${l.signal}`;
   return `exit ${l.exit}`;
 }

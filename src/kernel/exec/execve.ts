@@ -22,7 +22,7 @@ import { sysMunmap } from "../mm/munmap.js";
 import type { Rlimits } from "../mm/rlimits.js";
 import type { Arch, SealPolicy } from "../policy/policy.js";
 import { legacyBaseFor, mmapBaseFor } from "../task/layout.js";
-import { EACCES, EFAULT, EINVAL, EIO, ENOENT, ENOEXEC } from "../uapi/errno.js";
+import { EACCES, EFAULT, EINVAL, EIO, ELIBBAD, ELOOP, ENOENT, ENOEXEC } from "../uapi/errno.js";
 import { MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_PRIVATE } from "../uapi/mman.js";
 import { Unsupported } from "../unsupported.js";
 import {
@@ -61,10 +61,6 @@ import {
   storeStackBytes,
 } from "./stack.js";
 
-/** ELIBBAD: the interpreter is not an ELF file of this architecture (not in uapi/errno.ts). */
-export const ELIBBAD = 80;
-/** ELOOP: more than five "#!" rewrites (not in uapi/errno.ts). */
-export const ELOOP = 40;
 /** CAP_DAC_OVERRIDE: root may execute any file with at least one x bit. */
 const CAP_DAC_OVERRIDE = 1;
 

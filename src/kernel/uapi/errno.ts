@@ -30,7 +30,9 @@ export const ESPIPE = 29;
 export const EROFS = 30;
 export const ERANGE = 34;
 export const ENOSYS = 38;
+export const ELOOP = 40;
 export const EOVERFLOW = 75;
+export const ELIBBAD = 80;
 export const EOPNOTSUPP = 95;
 
 const NAMES: Record<number, string> = {
@@ -57,6 +59,8 @@ const NAMES: Record<number, string> = {
   [ENFILE]: "ENFILE",
   [EMFILE]: "EMFILE",
   [ETXTBSY]: "ETXTBSY",
+  [ELOOP]: "ELOOP",
+  [ELIBBAD]: "ELIBBAD",
   [EFBIG]: "EFBIG",
   [ENOSPC]: "ENOSPC",
   [ESPIPE]: "ESPIPE",
