@@ -86,6 +86,22 @@ const NUMBER = /^(-?)(0x[0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/;
 
 /** A C integer literal as strace prints it (hex, octal with leading 0, decimal), or null. */
 export function parseInteger(text: string): bigint | null {
+  // Fast path: a short plain decimal (most arguments and results).
+  const n = text.length;
+  if (n > 0 && n < 16) {
+    let i = 0;
+    const c0 = text.charCodeAt(0);
+    if (c0 >= 49 && c0 <= 57) {
+      i = 1;
+      while (i < n) {
+        const c = text.charCodeAt(i);
+        if (c < 48 || c > 57) break;
+        i++;
+      }
+      if (i === n) return BigInt(Number(text));
+    } else if (c0 === 48 && n === 1) return 0n;
+    else if (c0 !== 45 && c0 !== 48) return null; // not '-', not '0': no number
+  }
   const m = NUMBER.exec(text);
   if (m === null) return null;
   const body = m[2];
@@ -152,7 +168,8 @@ const NAMED = /^([a-z_][a-z0-9_]*)=/;
 
 /** One argument's text → its classification (never fails: unknown shapes are "other"). */
 export function classifyArg(raw: string): StraceArg {
-  const named = NAMED.exec(raw);
+  const c = raw.charCodeAt(0);
+  const named = c >= 97 && c <= 122 ? NAMED.exec(raw) : null;
   if (named !== null) {
     const v = classifyValue(raw.slice(named[0].length));
     return { ...v, name: named[1] };
@@ -175,7 +192,7 @@ function classifyValue(raw: string): StraceArg {
   if (c === 123) return { kind: "struct", raw };
   if (c === 91) return { kind: "array", raw };
   if (text === "NULL") return { kind: "null", raw, value: 0n };
-  const { base, path } = splitDecoration(text);
+  const { base, path } = text.includes("<") ? splitDecoration(text) : { base: text, path: undefined };
   const n = parseInteger(base);
   if (n !== null) return path === undefined ? { kind: "int", raw, value: n } : { kind: "int", raw, value: n, path };
   if (base.includes("|") || FLAG_WORD.test(base)) {
