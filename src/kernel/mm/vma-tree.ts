@@ -7,9 +7,13 @@
 //   [low, high) is found in O(log n), as mas_empty_area_rev()/mas_empty_area() do.
 // - clone() is O(1): the two trees share every node and copy a node only when they first
 //   write to it (each tree owns nodes stamped with its own owner id; a clone restamps both).
+// - Like the maple tree's pivots, every node keeps the bounds of its items in two flat
+//   arrays of doubles (`lo`, `hi`): searches read those contiguous arrays instead of
+//   chasing a pointer to each record or child (and to its boxed page number).
 //
 // Invariants: VMAs never overlap; leaves hold 1..MAX_ITEMS records (only an empty tree's
-// root leaf holds none); internal nodes hold 1..MAX_ITEMS children; `first`, `last`,
+// root leaf holds none); internal nodes hold 1..MAX_ITEMS children; for every item i,
+// `lo[i]`/`hi[i]` are its start/end (a record) or first/last (a child); `first`, `last`,
 // `maxGap` and `count` of every node describe exactly the records below it.
 
 import type { Vma } from "./vma.js";
@@ -18,6 +22,13 @@ const MAX_ITEMS = 32;
 const INF = Number.MAX_SAFE_INTEGER;
 
 let ownerCounter = 0;
+
+/** An empty array whose elements are stored as unboxed doubles (PACKED_DOUBLE_ELEMENTS). */
+function doubles(): number[] {
+  const a = [0.5];
+  a.pop();
+  return a;
+}
 
 class Node {
   first = INF;
@@ -30,6 +41,10 @@ class Node {
     public owner: number,
     public leaf: boolean,
     public items: Vma[] | Node[],
+    /** Start page of each record, or first page of each child. */
+    public lo: number[],
+    /** End page of each record, or last page (exclusive) of each child. */
+    public hi: number[],
   ) {}
 }
 
@@ -53,24 +68,19 @@ function summarize(n: Node): void {
  */
 function ensureGap(n: Node): number {
   if (!n.dirty) return n.maxGap;
-  const items = n.items;
-  const len = items.length;
+  const lo = n.lo;
+  const hi = n.hi;
+  const len = lo.length;
   let gap = 0;
-  if (n.leaf) {
-    const v = items as Vma[];
-    for (let i = 1; i < len; i++) {
-      const g = v[i].start - v[i - 1].end;
-      if (g > gap) gap = g;
-    }
-  } else {
-    const k = items as Node[];
+  for (let i = 1; i < len; i++) {
+    const g = lo[i] - hi[i - 1];
+    if (g > gap) gap = g;
+  }
+  if (!n.leaf) {
+    const k = n.items as Node[];
     for (let i = 0; i < len; i++) {
       const kg = ensureGap(k[i]);
       if (kg > gap) gap = kg;
-      if (i > 0) {
-        const g = k[i].first - k[i - 1].last;
-        if (g > gap) gap = g;
-      }
     }
   }
   n.maxGap = gap;
@@ -78,50 +88,80 @@ function ensureGap(n: Node): number {
   return gap;
 }
 
-/** Index of the child that holds (or would hold) a record starting at `page`. */
-function childFor(kids: Node[], page: number): number {
-  let lo = 0;
-  let hi = kids.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (kids[mid].first <= page) lo = mid;
-    else hi = mid - 1;
+/** Index of the last item starting at or below `page` (0 if none): where `page` belongs. */
+function slotFor(lo: number[], page: number): number {
+  let l = 0;
+  let h = lo.length - 1;
+  while (l < h) {
+    const mid = (l + h + 1) >> 1;
+    if (lo[mid] <= page) l = mid;
+    else h = mid - 1;
   }
-  return lo;
+  return l;
+}
+
+/** Index of the first item ending above `page` (the last one if none). */
+function slotEndingAbove(hi: number[], page: number): number {
+  let l = 0;
+  let h = hi.length - 1;
+  while (l < h) {
+    const mid = (l + h) >> 1;
+    if (hi[mid] > page) h = mid;
+    else l = mid + 1;
+  }
+  return l;
+}
+
+/** Index of the last item starting below `page` (0 if none). */
+function slotStartingBelow(lo: number[], page: number): number {
+  let l = 0;
+  let h = lo.length - 1;
+  while (l < h) {
+    const mid = (l + h + 1) >> 1;
+    if (lo[mid] < page) l = mid;
+    else h = mid - 1;
+  }
+  return l;
 }
 
 /**
- * A finger: the root-to-leaf path of a recent lookup. Syscalls look at neighbouring VMAs
- * again and again (find, prev, next, replace), so most lookups start from this leaf instead
- * of the root. The path is valid until the tree's shape changes (node split or removal,
- * clone); a leaf's contents changing keeps it valid (its bounds are kept exact).
- * It also remembers where the next leaf starts (and its first VMA), so that a page in the
- * hole after this leaf is answered here too; that part is trusted only while no write has
- * gone through another leaf since (`seen === tree.writes`).
+ * A finger: the root-to-leaf path of a recent lookup, with the slot taken at each level.
+ * Syscalls look at neighbouring VMAs again and again (find, prev, next, replace), so most
+ * lookups start from this leaf instead of the root. The path is valid until the tree's
+ * shape changes (node split or removal, clone); a leaf's contents changing keeps it valid
+ * (its bounds are kept exact). It also remembers where the next leaf starts, so that a page
+ * in the hole after this leaf is answered here too; that part is trusted only while no
+ * write has gone through another leaf since (`seen === tree.writes`).
  */
 class Finger {
+  /**
+   * path[0..depth): root to leaf. The arrays are reused, never truncated (`length = 0`
+   * would drop their storage and make every descent allocate).
+   */
   path: Node[] = [];
+  /** slots[d]: index of path[d + 1] among path[d]'s children. */
+  slots: number[] = [];
+  depth = 0;
+  /** path[depth - 1]. */
+  leafNode: Node | null = null;
   valid = false;
+  /** Every node of the path is owned by the tree (writes may go through it). */
+  owned = false;
   nextFirst = INF;
-  nextVma: Vma | null = null;
+  /** The subtree right after the leaf (null: none); its leftmost record is found on demand. */
+  nextSub: Node | null = null;
   seen = -1;
 
   leaf(): Node {
-    return this.path[this.path.length - 1];
+    return this.leafNode as Node;
   }
 
-  /** Record the first VMA after the leaf: the leftmost record of `sub` (null: none). */
-  setNext(sub: Node | null, writes: number): void {
-    if (sub === null) {
-      this.nextFirst = INF;
-      this.nextVma = null;
-    } else {
-      let n = sub;
-      while (!n.leaf) n = (n.items as Node[])[0];
-      this.nextVma = (n.items as Vma[])[0] ?? null;
-      this.nextFirst = this.nextVma === null ? INF : this.nextVma.start;
-    }
-    this.seen = writes;
+  /** The first VMA after the leaf, or null. */
+  nextVma(): Vma | null {
+    let n = this.nextSub;
+    if (n === null) return null;
+    while (!n.leaf) n = (n.items as Node[])[0];
+    return (n.items as Vma[])[0] ?? null;
   }
 }
 
@@ -136,7 +176,7 @@ export class VmaTree {
 
   constructor() {
     this.owner = ++ownerCounter;
-    this.root = new Node(this.owner, true, []);
+    this.root = new Node(this.owner, true, [], doubles(), doubles());
   }
 
   get size(): number {
@@ -153,41 +193,35 @@ export class VmaTree {
     return t;
   }
 
-  /** Descend towards `page`: `key` picks the child (see the three lookups). */
-  private descend(page: number, byLast: boolean, strict: boolean): Node {
+  /** Descend towards `page`: mode 0 by start (≤ page), 1 by start (< page), 2 by end (> page). */
+  private descend(page: number, mode: 0 | 1 | 2): Node {
     let n = this.root;
     this.swapFingers();
     const f = this.f1;
     const path = f.path;
-    path.length = 0;
-    path.push(n);
+    const slots = f.slots;
+    path[0] = n;
+    let d = 1;
     let nextSub: Node | null = null;
+    let nextFirst = INF;
     while (!n.leaf) {
       const k = n.items as Node[];
-      let lo = 0;
-      let hi = k.length - 1;
-      if (byLast) {
-        // first child whose last end lies above page
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (k[mid].last > page) hi = mid;
-          else lo = mid + 1;
-        }
-      } else {
-        // last child whose first start is ≤ page (< page when strict)
-        while (lo < hi) {
-          const mid = (lo + hi + 1) >> 1;
-          const f = k[mid].first;
-          if (strict ? f < page : f <= page) lo = mid;
-          else hi = mid - 1;
-        }
+      const i = mode === 2 ? slotEndingAbove(n.hi, page) : mode === 0 ? slotFor(n.lo, page) : slotStartingBelow(n.lo, page);
+      if (i + 1 < k.length) {
+        nextSub = k[i + 1];
+        nextFirst = n.lo[i + 1];
       }
-      if (lo + 1 < k.length) nextSub = k[lo + 1];
-      n = k[lo];
-      path.push(n);
+      slots[d - 1] = i;
+      n = k[i];
+      path[d++] = n;
     }
+    f.depth = d;
+    f.leafNode = n;
     f.valid = true;
-    f.setNext(nextSub, this.writes);
+    f.owned = false;
+    f.nextSub = nextSub;
+    f.nextFirst = nextFirst;
+    f.seen = this.writes;
     return n;
   }
 
@@ -228,11 +262,11 @@ export class VmaTree {
       const n = f.leaf();
       if (n.first <= page && page < n.last) {
         if (i === 1) this.swapFingers();
-        return leafNext(n, page);
+        return (n.items as Vma[])[slotEndingAbove(n.hi, page)];
       }
       if (f.seen === this.writes && n.last <= page && page < f.nextFirst) {
         if (i === 1) this.swapFingers();
-        return f.nextVma;
+        return f.nextVma();
       }
     }
     return undefined;
@@ -256,20 +290,11 @@ export class VmaTree {
   /** The VMA containing `page`, or null. */
   find(page: number): Vma | null {
     let n = this.fingerFor(page, 0);
-    if (n === null) n = this.descend(page, false, false);
-    const v = n.items as Vma[];
-    let lo = 0;
-    let hi = v.length - 1;
-    let best = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (v[mid].start <= page) {
-        best = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    if (best >= 0 && v[best].end > page) return v[best];
-    return null;
+    if (n === null) n = this.descend(page, 0);
+    const lo = n.lo;
+    if (lo.length === 0 || lo[0] > page) return null;
+    const i = slotFor(lo, page);
+    return n.hi[i] > page ? (n.items as Vma[])[i] : null;
   }
 
   /** find_vma(): the first VMA ending above `page`, or null. */
@@ -278,28 +303,21 @@ export class VmaTree {
     // The common case first: the current finger's leaf holds the answer.
     const f = this.f1;
     if (f.valid) {
-      const n = f.path[f.path.length - 1];
-      if (n.first <= page && page < n.last) return leafNext(n, page);
+      const n = f.leafNode as Node;
+      if (n.first <= page && page < n.last) return (n.items as Vma[])[slotEndingAbove(n.hi, page)];
     }
     const r = this.fingerNext(page);
     if (r !== undefined) return r;
-    return leafNext(this.descend(page, true, false), page);
+    const n = this.descend(page, 2);
+    return (n.items as Vma[])[slotEndingAbove(n.hi, page)];
   }
 
   /** The last VMA starting below `page` (vma_prev of a position), or null. */
   findPrev(page: number): Vma | null {
     if (this.root.first >= page) return null;
     let n = this.fingerFor(page, 1);
-    if (n === null) n = this.descend(page, false, true);
-    const v = n.items as Vma[];
-    let lo = 0;
-    let hi = v.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (v[mid].start < page) lo = mid;
-      else hi = mid - 1;
-    }
-    return v[lo];
+    if (n === null) n = this.descend(page, 1);
+    return (n.items as Vma[])[slotStartingBelow(n.lo, page)];
   }
 
   /** The VMA after `vma` in address order. */
@@ -350,48 +368,64 @@ export class VmaTree {
   }
 
   insert(vma: Vma): void {
-    const path = this.writablePath(vma.start);
-    const leaf = path[path.length - 1];
+    const leaf = this.writableLeaf(vma.start);
     const v = leaf.items as Vma[];
+    const lo = leaf.lo;
+    const hi = leaf.hi;
     let i = 0;
-    let hi = v.length;
-    while (i < hi) {
-      const mid = (i + hi) >> 1;
-      if (v[mid].start < vma.start) i = mid + 1;
-      else hi = mid;
+    let h = lo.length;
+    while (i < h) {
+      const mid = (i + h) >> 1;
+      if (lo[mid] < vma.start) i = mid + 1;
+      else h = mid;
     }
     // In place, without splice's result array: this is the hottest write.
-    for (let j = v.length; j > i; j--) v[j] = v[j - 1];
+    for (let j = v.length; j > i; j--) {
+      v[j] = v[j - 1];
+      lo[j] = lo[j - 1];
+      hi[j] = hi[j - 1];
+    }
     v[i] = vma;
-    for (let d = 0; d < path.length; d++) path[d].count++;
-    this.fixUp(path);
+    lo[i] = vma.start;
+    hi[i] = vma.end;
+    this.addCount(1);
+    this.fixUp();
     this.wrote();
   }
 
   remove(vma: Vma): void {
-    const path = this.writablePath(vma.start);
-    const leaf = path[path.length - 1];
+    const leaf = this.writableLeaf(vma.start);
     const v = leaf.items as Vma[];
-    const i = indexOfStart(v, vma.start);
+    const lo = leaf.lo;
+    const hi = leaf.hi;
+    const i = indexOfStart(lo, vma.start);
     if (i < 0) throw new Error(`VmaTree.remove: no VMA at page ${vma.start}`);
-    for (let j = i; j < v.length - 1; j++) v[j] = v[j + 1];
-    v.length--;
-    for (let d = 0; d < path.length; d++) path[d].count--;
-    this.fixUp(path);
+    const last = v.length - 1;
+    for (let j = i; j < last; j++) {
+      v[j] = v[j + 1];
+      lo[j] = lo[j + 1];
+      hi[j] = hi[j + 1];
+    }
+    // pop(), not `length =`: setting length goes through a slow runtime call.
+    v.pop();
+    lo.pop();
+    hi.pop();
+    this.addCount(-1);
+    this.fixUp();
     this.wrote();
   }
 
   /** Put `next` where `prev` is; `next` must not overlap any other VMA. */
   replace(prev: Vma, next: Vma): void {
-    const path = this.writablePath(prev.start);
-    const leaf = path[path.length - 1];
-    const v = leaf.items as Vma[];
-    const i = indexOfStart(v, prev.start);
+    const leaf = this.writableLeaf(prev.start);
+    const i = indexOfStart(leaf.lo, prev.start);
     if (i < 0) throw new Error(`VmaTree.replace: no VMA at page ${prev.start}`);
     // Callers only replace a VMA by one that keeps its place in address order (it
     // covers free space or part of the old range), so the slot stays the same.
-    v[i] = next;
-    this.fixUp(path);
+    (leaf.items as Vma[])[i] = next;
+    leaf.lo[i] = next.start;
+    leaf.hi[i] = next.end;
+    this.fixUp();
     this.wrote();
   }
 
@@ -426,42 +460,69 @@ export class VmaTree {
     return e - s >= len ? s : -1;
   }
 
-  /** Root-to-leaf path towards `page`, every node owned (copied if shared). */
-  private writablePath(page: number): Node[] {
+  /** Add `delta` to the record count of every node on the current finger's path. */
+  private addCount(delta: number): void {
+    const f = this.f1;
+    for (let d = 0; d < f.depth; d++) f.path[d].count += delta;
+  }
+
+  /**
+   * The leaf where a record starting at `page` is (or belongs), as the current finger,
+   * with every node of its path owned by this tree (copied if shared).
+   */
+  private writableLeaf(page: number): Node {
     const leaf = this.fingerFor(page, 0);
-    if (leaf !== null && this.f1.path[0] === this.root) {
-      let owned = true;
-      for (const n of this.f1.path) if (n.owner !== this.owner) owned = false;
-      if (owned) return this.f1.path;
+    if (leaf !== null) {
+      const f = this.f1;
+      if (f.owned) return leaf;
+      if (f.path[0] === this.root) {
+        let owned = true;
+        for (let d = 0; d < f.depth; d++) if (f.path[d].owner !== this.owner) owned = false;
+        if (owned) {
+          f.owned = true;
+          return leaf;
+        }
+      }
     }
     // Copying nodes leaves any other finger pointing at the shared originals: drop both.
     this.invalidateFingers();
     if (this.root.owner !== this.owner) this.root = this.copyNode(this.root);
     const f = this.f1;
     const path = f.path;
-    path.length = 0;
-    path.push(this.root);
+    const slots = f.slots;
+    path[0] = this.root;
+    let d = 1;
     let n = this.root;
     let nextSub: Node | null = null;
+    let nextFirst = INF;
     while (!n.leaf) {
       const kids = n.items as Node[];
-      const i = childFor(kids, page);
-      if (i + 1 < kids.length) nextSub = kids[i + 1];
+      const i = slotFor(n.lo, page);
+      if (i + 1 < kids.length) {
+        nextSub = kids[i + 1];
+        nextFirst = n.lo[i + 1];
+      }
       let k = kids[i];
       if (k.owner !== this.owner) {
         k = this.copyNode(k);
         kids[i] = k;
       }
-      path.push(k);
+      slots[d - 1] = i;
+      path[d++] = k;
       n = k;
     }
+    f.depth = d;
+    f.leafNode = n;
     f.valid = true;
-    f.setNext(nextSub, this.writes);
-    return path;
+    f.owned = true;
+    f.nextSub = nextSub;
+    f.nextFirst = nextFirst;
+    f.seen = this.writes;
+    return n;
   }
 
   private copyNode(n: Node): Node {
-    const c = new Node(this.owner, n.leaf, (n.items as unknown[]).slice() as Vma[] | Node[]);
+    const c = new Node(this.owner, n.leaf, (n.items as unknown[]).slice() as Vma[] | Node[], n.lo.slice(), n.hi.slice());
     c.first = n.first;
     c.last = n.last;
     c.maxGap = n.maxGap;
@@ -470,31 +531,38 @@ export class VmaTree {
     return c;
   }
 
-  /** Restore node sizes and bounds from the leaf of `path` up to the root. */
-  private fixUp(path: Node[]): void {
-    for (let d = path.length - 1; d >= 0; d--) {
+  /** Restore node sizes and bounds along the current finger's path, from its leaf up to the root. */
+  private fixUp(): void {
+    const path = this.f1.path;
+    const slots = this.f1.slots;
+    for (let d = this.f1.depth - 1; d >= 0; d--) {
       const n = path[d];
       const parent = d > 0 ? path[d - 1] : null;
-      if (n.items.length > MAX_ITEMS) {
+      const at = d > 0 ? slots[d - 1] : 0;
+      const len = n.items.length;
+      if (len > MAX_ITEMS) {
         this.invalidateFingers();
-        const half = n.items.length >> 1;
-        const right = new Node(this.owner, n.leaf, n.items.splice(half) as Vma[] | Node[]);
-        summarize(right);
-        summarize(n);
+        const right = splitOff(n, this.owner);
         if (parent) {
-          const kids = parent.items as Node[];
-          kids.splice(kids.indexOf(n) + 1, 0, right);
+          insertChild(parent, at + 1, right);
+          parent.lo[at] = n.first;
+          parent.hi[at] = n.last;
         } else {
-          this.root = new Node(this.owner, false, [n, right]);
+          this.root = new Node(this.owner, false, [n, right], doubles(), doubles());
+          this.root.lo.push(n.first, right.first);
+          this.root.hi.push(n.last, right.last);
           summarize(this.root);
           return;
         }
-      } else if (n.items.length === 0 && parent) {
+      } else if (len === 0 && parent) {
         this.invalidateFingers();
-        const kids = parent.items as Node[];
-        kids.splice(kids.indexOf(n), 1);
+        removeChild(parent, at);
       } else {
         bounds(n);
+        if (parent) {
+          parent.lo[at] = n.first;
+          parent.hi[at] = n.last;
+        }
       }
     }
     // Collapse a root left with one child.
@@ -505,80 +573,104 @@ export class VmaTree {
     }
     if (!this.root.leaf && this.root.items.length === 0) {
       this.invalidateFingers();
-      this.root = new Node(this.owner, true, []);
+      this.root = new Node(this.owner, true, [], doubles(), doubles());
     }
   }
 }
 
-/** In a leaf whose last end lies above `page`: the first record ending above it. */
-function leafNext(n: Node, page: number): Vma {
-  const v = n.items as Vma[];
-  let lo = 0;
-  let hi = v.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (v[mid].end > page) hi = mid;
-    else lo = mid + 1;
-  }
-  return v[lo];
+/** Move the upper half of an overfull node `n` into a new sibling, which is returned. */
+function splitOff(n: Node, owner: number): Node {
+  const len = n.items.length;
+  const half = len >> 1;
+  const right = new Node(owner, n.leaf, (n.items as unknown[]).slice(half) as Vma[] | Node[], n.lo.slice(half), n.hi.slice(half));
+  n.items.length = half;
+  n.lo.length = half;
+  n.hi.length = half;
+  summarize(right);
+  summarize(n);
+  return right;
 }
 
-function indexOfStart(v: Vma[], start: number): number {
-  let lo = 0;
-  let hi = v.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const s = v[mid].start;
+function insertChild(parent: Node, at: number, child: Node): void {
+  const kids = parent.items as Node[];
+  const lo = parent.lo;
+  const hi = parent.hi;
+  for (let j = kids.length; j > at; j--) {
+    kids[j] = kids[j - 1];
+    lo[j] = lo[j - 1];
+    hi[j] = hi[j - 1];
+  }
+  kids[at] = child;
+  lo[at] = child.first;
+  hi[at] = child.last;
+}
+
+function removeChild(parent: Node, at: number): void {
+  const kids = parent.items as Node[];
+  const lo = parent.lo;
+  const hi = parent.hi;
+  const last = kids.length - 1;
+  for (let j = at; j < last; j++) {
+    kids[j] = kids[j + 1];
+    lo[j] = lo[j + 1];
+    hi[j] = hi[j + 1];
+  }
+  kids.pop();
+  lo.pop();
+  hi.pop();
+}
+
+function indexOfStart(lo: number[], start: number): number {
+  let l = 0;
+  let h = lo.length - 1;
+  while (l <= h) {
+    const mid = (l + h) >> 1;
+    const s = lo[mid];
     if (s === start) return mid;
-    if (s < start) lo = mid + 1;
-    else hi = mid - 1;
+    if (s < start) l = mid + 1;
+    else h = mid - 1;
   }
   return -1;
 }
 
 /** Refresh first/last of `n` (count is kept incrementally) and mark its gap stale. */
 function bounds(n: Node): void {
-  const items = n.items;
-  const len = items.length;
+  const len = n.lo.length;
   n.dirty = true;
   if (len === 0) {
     n.first = INF;
     n.last = -1;
-  } else if (n.leaf) {
-    n.first = (items as Vma[])[0].start;
-    n.last = (items as Vma[])[len - 1].end;
   } else {
-    n.first = (items as Node[])[0].first;
-    n.last = (items as Node[])[len - 1].last;
+    n.first = n.lo[0];
+    n.last = n.hi[len - 1];
   }
 }
 
 function revSearch(n: Node, len: number, low: number, high: number): number {
   if (ensureGap(n) < len) return -1;
   if (Math.min(n.last, high) - Math.max(n.first, low) < len) return -1;
+  const lo = n.lo;
+  const hi = n.hi;
   if (n.leaf) {
-    const v = n.items as Vma[];
-    for (let i = v.length - 1; i > 0; i--) {
-      const ge = v[i].start;
+    for (let i = lo.length - 1; i > 0; i--) {
+      const ge = lo[i];
       if (ge <= low) break;
       const e = Math.min(ge, high);
-      const gs = v[i - 1].end;
-      const s = Math.max(gs, low);
+      const s = Math.max(hi[i - 1], low);
       if (e - s >= len) return e;
     }
     return -1;
   }
   const k = n.items as Node[];
   for (let i = k.length - 1; i >= 0; i--) {
-    if (k[i].last <= low) break;
+    if (hi[i] <= low) break;
     const r = revSearch(k[i], len, low, high);
     if (r >= 0) return r;
     if (i > 0) {
-      const ge = k[i].first;
+      const ge = lo[i];
       if (ge <= low) break;
       const e = Math.min(ge, high);
-      const gs = k[i - 1].last;
-      const s = Math.max(gs, low);
+      const s = Math.max(hi[i - 1], low);
       if (e - s >= len) return e;
     }
   }
@@ -588,14 +680,14 @@ function revSearch(n: Node, len: number, low: number, high: number): number {
 function fwdSearch(n: Node, len: number, low: number, high: number): number {
   if (ensureGap(n) < len) return -1;
   if (Math.min(n.last, high) - Math.max(n.first, low) < len) return -1;
+  const lo = n.lo;
+  const hi = n.hi;
   if (n.leaf) {
-    const v = n.items as Vma[];
-    for (let i = 1; i < v.length; i++) {
-      const gs = v[i - 1].end;
+    for (let i = 1; i < lo.length; i++) {
+      const gs = hi[i - 1];
       if (gs >= high) break;
       const s = Math.max(gs, low);
-      const ge = v[i].start;
-      const e = Math.min(ge, high);
+      const e = Math.min(lo[i], high);
       if (e - s >= len) return s;
     }
     return -1;
@@ -604,13 +696,13 @@ function fwdSearch(n: Node, len: number, low: number, high: number): number {
   for (let i = 0; i < k.length; i++) {
     // The hole before child i may reach into [low, high) even when child i starts past it.
     if (i > 0) {
-      const gs = k[i - 1].last;
+      const gs = hi[i - 1];
       if (gs >= high) break;
       const s = Math.max(gs, low);
-      const e = Math.min(k[i].first, high);
+      const e = Math.min(lo[i], high);
       if (e - s >= len) return s;
     }
-    if (k[i].first >= high) break;
+    if (lo[i] >= high) break;
     const r = fwdSearch(k[i], len, low, high);
     if (r >= 0) return r;
   }
