@@ -98,6 +98,26 @@ export function bundleFacts(path: string, f: BundleFile): FileFacts {
   return facts;
 }
 
+/** Small reads (ELF and program headers, what execve reads) kept: every execve reads them again. */
+function cachedReads(f: FileFacts | null): FileFacts | null {
+  const read = f?.read;
+  if (f === null || read === undefined) return f;
+  const cache = new Map<string, Uint8Array>();
+  return {
+    ...f,
+    read: (offset: number, length: number): Uint8Array => {
+      if (length > 65536 || cache.size > 64) return read(offset, length);
+      const k = `${offset}:${length}`;
+      let b = cache.get(k);
+      if (b === undefined) {
+        b = read(offset, length);
+        cache.set(k, b);
+      }
+      return b.slice();
+    },
+  };
+}
+
 /** How each path was resolved: the host's file, the bundle's record (and why), or nothing. */
 export type FileSource = { path: string; source: "host" | "bundle" | "none"; why?: string };
 
@@ -112,7 +132,7 @@ export function bundleResolver(bundle: RecordBundle | null, host: Resolver): { r
   const resolver: Resolver = (path) => {
     let f = memo.get(path);
     if (f === undefined) {
-      f = decide(path);
+      f = cachedReads(decide(path));
       memo.set(path, f);
     }
     return f;
