@@ -36,6 +36,8 @@ export interface ReplayOptions {
   bundle?: RecordBundle | null;
   /** The environment of the log's first execve (strace prints only its size). */
   env?: string[];
+  /** The recorded working directory, for relative paths (default: the bundle's, else this process's). */
+  cwd?: string;
   /** Called with each replayed call's record (memory and process calls). */
   onCall?: (rec: CallRecord) => void;
   /** How many divergences to keep with context and maps (default 5). */
@@ -227,7 +229,8 @@ export class Replayer {
 
   constructor(opts: ReplayOptions = {}, source = "<lines>") {
     this.opts = opts;
-    const files = bundleResolver(opts.bundle ?? null, opts.resolver ?? hostResolver());
+    // Relative paths (execve("./prog")) are the recorded working directory's.
+    const files = bundleResolver(opts.bundle ?? null, opts.resolver ?? hostResolver({ cwd: opts.cwd ?? opts.bundle?.cwd }));
     this.fileSources = files.sources;
     this.kernel = new Kernel({ config: opts.config, resolver: files.resolver, policy: opts.policy });
     this.exec = this.kernel as unknown as ExecSurface;
