@@ -1,4 +1,6 @@
 // Public library surface: `import { Kernel } from "aspace"`.
+
+export { dumpProcess, readImageDir, restore, writeImageDir } from "./checkpoint/index.js";
 export { Kernel, type KernelOptions, type SpawnOptions, type SysResult } from "./kernel/kernel.js";
 export { type KernelConfig, makeConfig } from "./kernel/mm/config.js";
 export {
@@ -20,3 +22,9 @@ export type { Arch, SealPolicy, SystemMappingKind } from "./kernel/policy/policy
 export { procMaps, procSmaps } from "./kernel/procfs/maps.js";
 export { CLONE_FILES, CLONE_NEWUSER, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM } from "./kernel/task/clone.js";
 export { Process } from "./kernel/task/process.js";
+export { hostResolver } from "./oracle/host-files.js";
+export { SCENARIOS, scenarioByName } from "./scenarios/index.js";
+export { runStudy } from "./scenarios/study.js";
+// Engines (layer 2): strace replay, CRIU images and restore, the sealing-policy study.
+export { type ReplayReport, replayLog } from "./trace/replay/index.js";
+export { parseStrace, StraceParser } from "./trace/strace/index.js";

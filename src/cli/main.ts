@@ -56,7 +56,7 @@ export function buildProgram(): Command {
       "after",
       `
 Exit status: 0 ok, 1 the check found divergences/mismatches, 2 unusable input or the check could not run.
-Start with \`aspace demo\`.`,
+Start with \`aspace study\` (what each sealing policy breaks) or \`aspace exec-maps -- /bin/true\`.`,
     );
 
   program
