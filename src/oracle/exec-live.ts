@@ -3,8 +3,7 @@
 // /proc/PID/stat, smaps Rss/Anonymous and the auxv (protocol in native/execmaps.c).
 
 import { execFileSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { nativeProgramPath, nativeProgramRunnable } from "./native.js";
 
 export interface LiveExecRequest {
   path: string;
@@ -52,17 +51,12 @@ export class ExecLiveError extends Error {
 }
 
 export function execmapsPath(): string {
-  return fileURLToPath(new URL("../../native/build/execmaps", import.meta.url));
+  return nativeProgramPath("execmaps");
 }
 
 /** Whether the live execve oracle is built. */
 export function execmapsAvailable(): boolean {
-  try {
-    accessSync(execmapsPath(), constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return nativeProgramRunnable(execmapsPath());
 }
 
 /** Parse execmaps' output (exported for tests of malformed output). */

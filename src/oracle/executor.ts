@@ -2,10 +2,10 @@
 // the live kernel. Protocol: docs/executor-protocol.md. One executor process runs a whole batch:
 // stdin carries every program, stdout carries every report, parsed here strictly so that a
 // protocol drift is an error rather than a silently wrong comparison.
+
 import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { parseMapsLine } from "../kernel/procfs/parse.js";
+import { nativeProgramPath, nativeProgramRunnable } from "./native.js";
 
 export type Program = { name: string; ops: string[] };
 
@@ -64,17 +64,11 @@ export const PROGRAM_ALARM_MS = 5000;
 export function executorPath(): string {
   const override = process.env.ASPACE_EXECUTOR;
   if (override) return override;
-  return fileURLToPath(new URL("../../native/build/executor", import.meta.url));
+  return nativeProgramPath("executor");
 }
 
 export function executorAvailable(): boolean {
-  if (process.platform !== "linux" || process.arch !== "x64") return false;
-  try {
-    accessSync(executorPath(), constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
+  return nativeProgramRunnable(executorPath());
 }
 
 // An op line the child is guaranteed to reject with -EBADOP. Used for op text that cannot be

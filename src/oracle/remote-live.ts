@@ -4,8 +4,7 @@
 // native/probe-remote.c; every line that does not parse is an error naming the line.
 
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { nativeProgramPath, nativeProgramRunnable } from "./native.js";
 
 export type ProbeSection = "memfd" | "files" | "shm" | "remote";
 
@@ -41,11 +40,11 @@ export class ProbeError extends Error {
 }
 
 export function probeRemotePath(): string {
-  return fileURLToPath(new URL("../../native/build/probe-remote", import.meta.url));
+  return nativeProgramPath("probe-remote");
 }
 
 export function probeRemoteAvailable(): boolean {
-  return existsSync(probeRemotePath());
+  return nativeProgramRunnable(probeRemotePath());
 }
 
 /** Parse the probe's stdout. */
