@@ -181,14 +181,27 @@ function prctlSetMmMap(p: Process, opt: number, addrArg: U64, size: U64): number
   if (size !== PRCTL_MM_MAP_SIZE) return -EINVAL;
   const raw = addr === null ? null : copyFromUser(mm, addr, PRCTL_MM_MAP_SIZE);
   if (raw === null) return -EFAULT;
-  const m = decodeMmMap(raw);
+  return prctlSetMmMapValue(p, decodeMmMap(raw), (at, len) =>
+    at > BigInt(Number.MAX_SAFE_INTEGER) ? null : copyFromUser(mm, Number(at), len),
+  );
+}
+
+/** Reads `len` bytes of auxv at `addr` for PR_SET_MM_MAP: the bytes, or null (EFAULT). */
+export type AuxvReader = (addr: bigint, len: number) => Uint8Array | null;
+
+/**
+ * prctl_set_mm_map() once the struct is in the kernel: for engines that have the struct as
+ * a value (decoded from a log), and for the syscall after copy_from_user — one validation.
+ * `readAuxv` is asked only when auxv_size passes its checks.
+ */
+export function prctlSetMmMapValue(p: Process, m: PrctlMmMap, readAuxv: AuxvReader): number {
+  const mm = p.mm;
   const bad = validatePrctlMapAddr(mm, m);
   if (bad !== 0) return bad;
   let auxv: bigint[] | null = null;
   if (m.auxvSize !== 0) {
     if (m.auxv === 0n || m.auxvSize > SAVED_AUXV_BYTES) return -EINVAL;
-    const at = m.auxv > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(m.auxv);
-    const bytes = at === null ? null : copyFromUser(mm, at, m.auxvSize);
+    const bytes = readAuxv(m.auxv, m.auxvSize);
     if (bytes === null) return -EFAULT;
     auxv = auxvWords(bytes);
   }

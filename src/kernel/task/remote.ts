@@ -224,6 +224,11 @@ function importIovec(mm: Mm, addr: U64, countArg: U64): Iovec[] | number {
   if (typeof countArg === "bigint" || countArg > IOV_MAX) return -EINVAL;
   const words = readIovecWords(mm, addr, countArg);
   if (typeof words === "number") return words;
+  return importIovecWords(words);
+}
+
+/** import_iovec() after the copy: no negative length, total cut at MAX_RW_COUNT. */
+function importIovecWords(words: Array<[bigint, bigint]>): Iovec[] | number {
   let total = 0n;
   const out: Iovec[] = [];
   for (const w of words) {
@@ -241,6 +246,11 @@ function remoteIovec(mm: Mm, addr: U64, countArg: U64): Iovec[] | number {
   if (typeof countArg === "bigint" || countArg > IOV_MAX) return -EINVAL;
   const words = readIovecWords(mm, addr, countArg);
   if (typeof words === "number") return words;
+  return remoteIovecWords(words);
+}
+
+/** iovec_from_user() after the copy: no negative length. */
+function remoteIovecWords(words: Array<[bigint, bigint]>): Iovec[] | number {
   const out: Iovec[] = [];
   for (const w of words) {
     if (w[1] >= 1n << 63n) return -EINVAL;
@@ -252,10 +262,20 @@ function remoteIovec(mm: Mm, addr: U64, countArg: U64): Iovec[] | number {
 // ---------------------------------------------------------------------------------------------
 // process_vm_readv / process_vm_writev.
 
+/** The caller's side of a transfer: where the next byte goes to or comes from. */
+interface LocalSide {
+  readonly remaining: number;
+  /** The remote bytes are wanted (false: the sink discards them, so they are not read). */
+  readonly wantsBytes: boolean;
+  /** Move up to `n` bytes between the local side and `buf` (from `at`); fewer means a local fault. */
+  transfer(mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number;
+}
+
 /** The local iovecs as one stream: where the next byte of the transfer goes or comes from. */
-class LocalIter {
+class LocalIter implements LocalSide {
   private i = 0;
   private off = 0;
+  readonly wantsBytes = true;
   constructor(private readonly iov: Iovec[]) {}
 
   get remaining(): number {
@@ -293,8 +313,44 @@ class LocalIter {
   }
 }
 
+/**
+ * Local buffers an engine knows only by their lengths (a replayed log): assumed valid, so
+ * copies never fault. Reads are discarded; writes take `data` (the bytes the program wrote,
+ * when known), else zeroes that the target marks as unknown (see markUnknown()).
+ */
+class AssumedLocal implements LocalSide {
+  private done = 0;
+  readonly wantsBytes = false;
+  constructor(
+    private readonly total: number,
+    private readonly data: Uint8Array | null,
+  ) {}
+
+  get remaining(): number {
+    return this.total - this.done;
+  }
+
+  transfer(_mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number {
+    const k = Math.min(n, this.remaining);
+    if (!toLocal && this.data !== null) buf.set(this.data.subarray(this.done, this.done + k), at);
+    this.done += k;
+    return k;
+  }
+
+  get bytesKnown(): boolean {
+    return this.data !== null;
+  }
+}
+
+/** The bytes just written at `page` are not known: a private copy says so, a shared file forgets its contents. */
+function markUnknown(mm: Mm, v: Vma, page: number): void {
+  const pte = mm.pt.get(page);
+  if (pte?.anon === true) (pte.frame as AnonFrame).unknown = true;
+  else if (v.file !== null) v.file.inode.contentKnown = false;
+}
+
 /** process_vm_rw_core(): move bytes between the caller's iovecs and the target's. */
-function processVmRwCore(p: Process, pidArg: U64, local: LocalIter, remote: Iovec[], write: boolean): number {
+function processVmRwCore(p: Process, pidArg: U64, local: LocalSide, remote: Iovec[], write: boolean): number {
   if (!remote.some((r) => r.len > 0)) return 0;
   const pid = toInt32(pidArg);
   const target = pid > 0 ? p.tasks.lookup(pid) : null;
@@ -312,7 +368,7 @@ function processVmRwCore(p: Process, pidArg: U64, local: LocalIter, remote: Iove
 }
 
 /** process_vm_rw_single_vec(): one remote iovec, page by page; −EFAULT at the first failure. */
-function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalIter, write: boolean): number {
+function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalSide, write: boolean): number {
   let done = 0;
   const len = Math.min(r.len, local.remaining);
   while (done < len) {
@@ -326,9 +382,10 @@ function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalIter, w
     if (write) {
       const got = local.transfer(localMm, buf, 0, n, false);
       writeBytes(mm, page, pos - page * PAGE, buf.subarray(0, got));
+      if (local instanceof AssumedLocal && !local.bytesKnown && got > 0) markUnknown(mm, v, page);
       if (got < n) return -EFAULT;
     } else {
-      readBytes(mm, v, page, pos - page * PAGE, buf, 0, n);
+      if (local.wantsBytes) readBytes(mm, v, page, pos - page * PAGE, buf, 0, n);
       if (local.transfer(localMm, buf, 0, n, true) < n) return -EFAULT;
     }
     done += n;
@@ -347,6 +404,44 @@ function processVmRw(p: Process, a: U64[], write: boolean): number {
   const remote = remoteIovec(p.mm, rvec, riovcnt);
   if (typeof remote === "number") return remote;
   return processVmRwCore(p, pid, iter, remote, write);
+}
+
+/** One iovec as the two words the program passed (iov_base, iov_len). */
+export interface IovecWords {
+  base: bigint;
+  len: bigint;
+}
+
+/**
+ * process_vm_readv/writev for an engine that has the vectors as values (a replayed strace
+ * log prints the remote vector and the local lengths, not the local addresses): the same
+ * checks in the same order as process_vm_rw(), with the caller's local buffers ASSUMED
+ * VALID (no local fault). `data` (writev): the bytes written when known; null writes
+ * bytes the target's pages then mark as unknown. A count above UIO_MAXIOV is EINVAL as in
+ * the syscall; the vectors' own readability is the caller's to decide.
+ */
+export function processVmRwAssumingLocal(
+  p: Process,
+  pid: U64,
+  local: IovecWords[],
+  remote: IovecWords[],
+  flags: U64,
+  write: boolean,
+  data: Uint8Array | null,
+): number {
+  if (flags !== 0) return -EINVAL;
+  if (local.length > IOV_MAX) return -EINVAL;
+  const l = importIovecWords(local.map((w) => [w.base, w.len]));
+  if (typeof l === "number") return l;
+  const side = new AssumedLocal(
+    l.reduce((n, v) => n + v.len, 0),
+    data,
+  );
+  if (side.remaining === 0) return 0;
+  if (remote.length > IOV_MAX) return -EINVAL;
+  const r = remoteIovecWords(remote.map((w) => [w.base, w.len]));
+  if (typeof r === "number") return r;
+  return processVmRwCore(p, pid, side, r, write);
 }
 
 /** process_vm_readv(pid, local_iov, liovcnt, remote_iov, riovcnt, flags). */
@@ -402,6 +497,23 @@ export function sysProcessMadvise(p: Process, a: U64[]): number {
   if (toUint32(flags) !== 0) return -EINVAL;
   const iov = importIovec(p.mm, vec, vlen);
   if (typeof iov === "number") return iov;
+  return processMadviseIov(p, pidfd, iov, adviceArg);
+}
+
+/**
+ * process_madvise() with the vector given as values (a replayed strace log prints it in
+ * full): the same checks after import_iovec() as the syscall.
+ */
+export function processMadviseValues(p: Process, pidfd: U64, vec: IovecWords[], advice: U64, flags: U64): number {
+  if (toUint32(flags) !== 0) return -EINVAL;
+  if (vec.length > IOV_MAX) return -EINVAL;
+  const iov = importIovecWords(vec.map((w) => [w.base, w.len]));
+  if (typeof iov === "number") return iov;
+  return processMadviseIov(p, pidfd, iov, advice);
+}
+
+/** process_madvise() after import_iovec(): the target, the advice, vector_madvise(). */
+function processMadviseIov(p: Process, pidfd: U64, iov: Iovec[], adviceArg: U64): number {
   const target = pidfdGetTask(p, toInt32(pidfd));
   if (typeof target === "number") return target;
   const mm = mmAccess(p, target);
