@@ -13,6 +13,7 @@ import { decodeImages } from "../src/checkpoint/images/image-set.js";
 import { pagePieces } from "../src/checkpoint/restore/contents.js";
 import { restore } from "../src/checkpoint/restore/restore.js";
 import { buildScenario, referenceVdsoImage } from "../src/checkpoint/scenarios.js";
+import { benchCheckpoint } from "../src/report/bench-checkpoint.js";
 
 const vdsoImage = referenceVdsoImage();
 const work = mkdtempSync(join(tmpdir(), "aspace-checkpoint-perf-"));
@@ -142,5 +143,16 @@ describe("writeDirFilesAtomic with pieces", () => {
     writeDirFilesAtomic(dir, new Map<string, Uint8Array | Uint8Array[]>([["x.img", pieces]]));
     const got = readFileSync(join(dir, "x.img"));
     expect(got.equals(Buffer.concat(pieces))).toBe(true);
+  });
+});
+
+describe("the checkpoint bench", () => {
+  it("runs the real path on a small mapping and reports every figure (no speed asserted here)", () => {
+    const b = benchCheckpoint({ runs: 2, bytes: 1 << 22, dir: work });
+    expect(b.dump_seconds.length).toBe(2);
+    expect(b.restore_seconds.length).toBe(2);
+    for (const k of ["memcpy_gb_per_s", "dump_gb_per_s", "restore_gb_per_s", "dump_restore_over_memcpy", "io_floor_over_memcpy"] as const)
+      expect(Number.isFinite(b[k]) && b[k] > 0, k).toBe(true);
+    expect(readdirSync(work).filter((n) => n.startsWith("aspace-bench-checkpoint-"))).toEqual([]);
   });
 });

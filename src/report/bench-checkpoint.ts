@@ -97,35 +97,46 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
     floorRead: [] as number[],
   };
   try {
+    // Within a run: memcpy, then the model's dump and restore (the restored process then
+    // dropped) and the I/O floor — in turn first on even runs, second on odd ones, since on
+    // this VM whichever comes second gets memory the first just freed — then memcpy into
+    // fresh memory. A full GC (with --expose-gc) before each phase that needs new memory.
     for (let i = 0; i < o.runs; i++) {
       collect();
       let t = performance.now();
       dst.set(src);
       r.memcpy.push(seconds(t));
+      const model = () => {
+        const dir = join(work, `images-${i}`);
+        const times: WriteTimes = { write: 0, fsync: 0 };
+        collect();
+        const t0 = performance.now();
+        const written = dumpToDir(kernel, pid, dir, { vdsoImage, unknownPages: "approximate", times });
+        r.dump.push(seconds(t0));
+        r.fsync.push(times.fsync);
+        if (written < bytes) throw new Error(`the dump wrote ${written} bytes of pages, expected at least ${bytes}`);
+        collect();
+        r.restore.push(restoreAndCheck(dir, start, src));
+        rmSync(dir, { recursive: true, force: true });
+      };
+      const floor = () => {
+        collect();
+        const f = ioFloor(join(work, "floor.bin"), src);
+        r.floorWrite.push(f.writeFsync);
+        r.floorRead.push(f.read);
+      };
+      if (i % 2 === 0) {
+        model();
+        floor();
+      } else {
+        floor();
+        model();
+      }
+      collect();
       t = performance.now();
       const copy = src.slice();
       r.fresh.push(seconds(t));
       if (copy[4095] !== src[4095]) throw new Error("slice");
-      const floor = ioFloor(join(work, "floor.bin"), src);
-      r.floorWrite.push(floor.writeFsync);
-      r.floorRead.push(floor.read);
-      collect();
-
-      const dir = join(work, `images-${i}`);
-      const times: WriteTimes = { write: 0, fsync: 0 };
-      t = performance.now();
-      const written = dumpToDir(kernel, pid, dir, { vdsoImage, unknownPages: "approximate", times });
-      r.dump.push(seconds(t));
-      r.fsync.push(times.fsync);
-      if (written < bytes) throw new Error(`the dump wrote ${written} bytes of pages, expected at least ${bytes}`);
-
-      t = performance.now();
-      const res = restore(dir, { policy: "none" });
-      r.restore.push(seconds(t));
-      if (!res.ok) throw new Error(`restore failed: ${res.reason}`);
-      const bad = firstDifferentPage(res.kernel.process(res.pid).mm, start, src);
-      if (bad !== null) throw new Error(`restored page 0x${(bad * 4096).toString(16)} differs from the dumped bytes`);
-      rmSync(dir, { recursive: true, force: true });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -162,6 +173,17 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
     io_floor_write_fsync_seconds: list(r.floorWrite),
     io_floor_read_seconds: list(r.floorRead),
   };
+}
+
+/** Seconds to restore `dir`; then (not timed) every page of the bench mapping must read back as `src`. */
+function restoreAndCheck(dir: string, start: number, src: Uint8Array): number {
+  const t = performance.now();
+  const res = restore(dir, { policy: "none" });
+  const s = seconds(t);
+  if (!res.ok) throw new Error(`restore failed: ${res.reason}`);
+  const bad = firstDifferentPage(res.kernel.process(res.pid).mm, start, src);
+  if (bad !== null) throw new Error(`restored page 0x${(bad * 4096).toString(16)} differs from the dumped bytes`);
+  return s;
 }
 
 /** The first page of [start, start + src pages) whose restored bytes differ from `src`, or null. */
