@@ -20,6 +20,7 @@
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -57,10 +58,16 @@ static inline int is_err(long r) { return (unsigned long)r >= (unsigned long)-40
 #ifndef SYS_mseal
 #define SYS_mseal 462
 #endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Child state. Everything is static so that nothing is allocated after parsing.
-enum kind { K_BAD, K_SYS, K_OPEN, K_TOUCH, K_RTOUCH, K_WRITE, K_READ };
+enum kind { K_BAD, K_SYS, K_OPEN, K_TOUCH, K_RTOUCH, K_WRITE, K_READ, K_POKE, K_FORK, K_MEMREAD, K_MEMWRITE };
 
 struct opdef {
   const char *name;
@@ -92,12 +99,26 @@ static const struct opdef OPDEFS[] = {
     {"rtouch", 2, 0, K_RTOUCH},
     {"write", 3, 0, K_WRITE},
     {"read", 2, 0, K_READ},
+    // Processes (docs/executor-protocol.md, "Two processes"): a peer, prctl, remote access.
+    {"fork", 0, 0, K_FORK},
+    {"poke", 2, 0, K_POKE},          // addr u64: stores 8 bytes little-endian (lays out structs)
+    {"memread", 3, 0, K_MEMREAD},    // pid addr len: pread of /proc/PID/mem
+    {"memwrite", 4, 0, K_MEMWRITE},  // pid addr len byte: pwrite of /proc/PID/mem
+    {"prctl", 5, SYS_prctl, K_SYS},
+    {"process_vm_readv", 6, SYS_process_vm_readv, K_SYS},
+    {"process_vm_writev", 6, SYS_process_vm_writev, K_SYS},
+    {"pidfd_open", 2, SYS_pidfd_open, K_SYS},
+    {"process_madvise", 5, SYS_process_madvise, K_SYS},
 };
+
+#define MAX_MEMIO 65536  // memread/memwrite length limit (one static buffer)
 
 struct op {
   const struct opdef *def;  // NULL: the line could not be parsed (reported as -EBADOP)
   const char *path;         // open only; NUL-terminated inside prog[]
   unsigned long a[6];
+  int proc;                 // 0: the child itself; 1: its peer (op prefix "@1")
+  unsigned pidref;          // bit k: a[k] was "%N", the pid of process N (resolved when run)
 };
 
 static char prog[MAX_PROG + 1];
@@ -110,6 +131,12 @@ static unsigned long outlen;
 static char rbuf[1 << 16];  // /proc reads
 static char lbuf[1 << 16];  // one smaps line (carried across reads)
 static char altstack[1 << 16] __attribute__((aligned(16)));
+static unsigned char membuf[MAX_MEMIO];  // memread/memwrite data
+
+// The two processes of a program: 0 is the child itself, 1 the peer its `fork` op creates.
+static int self_proc;           // which of them this is
+static long pids[2];            // their pids (pids[1] = 0: no peer yet)
+static int ctl_fd = -1, ack_fd = -1;  // process 0 → peer: op index; peer → process 0: done
 
 // ---------------------------------------------------------------------------------------------
 // Output: buffered in out[] and flushed with raw write(2) after each result line, so a crash
@@ -226,17 +253,26 @@ static int parse_num(const char *s, unsigned long *v) {
 
 // Parses one op line in place (tokens are NUL-terminated inside prog[]).
 static void parse_op(char *line, struct op *op) {
-  char *tok[8];
+  char *alltok[9], **tok = alltok;
   int nt = 0;
   op->def = NULL;
+  op->proc = 0;
+  op->pidref = 0;
   for (char *p = line; *p;) {
     while (*p == ' ' || *p == '\t' || *p == '\r') *p++ = 0;
     if (!*p) break;
-    if (nt == 8) return;  // too many tokens
+    if (nt == 9) return;  // too many tokens
     tok[nt++] = p;
     while (*p && *p != ' ' && *p != '\t' && *p != '\r') p++;
   }
-  if (nt == 0) return;
+  // "@0 OP ..." / "@1 OP ...": the process that runs the op (default 0).
+  if (nt > 0 && tok[0][0] == '@') {
+    if ((tok[0][1] != '0' && tok[0][1] != '1') || tok[0][2]) return;
+    op->proc = tok[0][1] - '0';
+    tok++;
+    nt--;
+  }
+  if (nt == 0 || nt > 8) return;
   const struct opdef *d = NULL;
   for (unsigned long i = 0; i < sizeof OPDEFS / sizeof OPDEFS[0]; i++)
     if (strcmp(tok[0], OPDEFS[i].name) == 0) d = &OPDEFS[i];
@@ -246,9 +282,18 @@ static void parse_op(char *line, struct op *op) {
     op->path = tok[1];
     first = 2;
   }
-  for (int i = first; i < nt; i++)
+  for (int i = first; i < nt; i++) {
+    // "%0" / "%1": the pid of process 0 / 1, known only when the op runs.
+    if (tok[i][0] == '%' && (tok[i][1] == '0' || tok[i][1] == '1') && !tok[i][2]) {
+      op->a[i - 1] = (unsigned long)(tok[i][1] - '0');
+      op->pidref |= 1u << (i - 1);
+      continue;
+    }
     if (!parse_num(tok[i], &op->a[i - 1])) return;
+  }
   if (d->kind == K_WRITE && op->a[2] > 255) return;
+  if (d->kind == K_MEMREAD && op->a[2] > MAX_MEMIO) return;
+  if (d->kind == K_MEMWRITE && (op->a[2] > MAX_MEMIO || op->a[3] > 255)) return;
   op->def = d;
 }
 
@@ -507,8 +552,9 @@ static inline unsigned long chunk_len(unsigned long p, unsigned long rem) {
 
 static void access_range(const struct op *op) {
   enum kind k = op->def->kind;
-  const unsigned long addr = op->a[0], len = op->a[1];
+  const unsigned long addr = op->a[0], len = k == K_POKE ? 8 : op->a[1];
   const unsigned char byte = (unsigned char)op->a[2];
+  const unsigned long word = op->a[1];  // poke
   if (sigsetjmp(fault_jb, 1)) {
     unsigned long cp = cur_page, fa = fault_addr;
     // Prefer si_addr when it lies in the chunk being accessed, else the chunk start.
@@ -538,6 +584,11 @@ static void access_range(const struct op *op) {
       case K_READ: {
         const volatile unsigned char *q = (const volatile unsigned char *)p;
         for (unsigned long i = 0; i < c; i++) h = (h ^ q[i]) * FNV_PRIME;
+        break;
+      }
+      case K_POKE: {
+        volatile unsigned char *q = (volatile unsigned char *)p;
+        for (unsigned long i = 0; i < c; i++) q[i] = (unsigned char)(word >> (8 * (p + i - addr)));
         break;
       }
       default:
@@ -575,17 +626,125 @@ static void run_open(const struct op *op) {
   else out_hex((unsigned long)fd);
 }
 
-static void run_op(long i) {
+// "/proc/PID/mem" into a static buffer (no libc formatting in the child).
+static char mempath[32];
+static void mem_path(unsigned long pid) {
+  char d[24];
+  int n = 0;
+  do {
+    d[n++] = (char)('0' + pid % 10);
+    pid /= 10;
+  } while (pid);
+  char *p = mempath;
+  memcpy(p, "/proc/", 6);
+  p += 6;
+  while (n) *p++ = d[--n];
+  memcpy(p, "/mem", 5);
+}
+
+// memread/memwrite: open /proc/PID/mem (O_RDONLY / O_RDWR), pread/pwrite at addr, close.
+static void run_memio(const struct op *op, const unsigned long *a) {
+  int write = op->def->kind == K_MEMWRITE;
+  unsigned long len = a[2];
+  mem_path(a[0]);
+  long fd = raw3(SYS_open, mempath, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  if (is_err(fd)) {
+    out_errno(-fd);
+    return;
+  }
+  if (write) memset(membuf, (int)a[3], len);
+  long r = raw4(write ? SYS_pwrite64 : SYS_pread64, fd, membuf, len, a[1]);
+  raw1(SYS_close, fd);
+  if (is_err(r)) {
+    out_errno(-r);
+    return;
+  }
+  out_hex((unsigned long)r);
+  if (!write) {
+    uint32_t h = FNV_BASIS;
+    for (long i = 0; i < r; i++) h = (h ^ membuf[i]) * FNV_PRIME;
+    out_ch(' ');
+    out_hex_w(h, 8);
+  }
+}
+
+static void peer_loop(void) __attribute__((noreturn));
+
+// fork: process 0 creates its peer, connected by two pipes kept at fds >= 110 (the program's
+// own fds are allocated lowest-first from 3 and never meet them). The result is 0x1, the
+// peer's process number (its pid changes from run to run; ops name it as %1).
+static void run_fork(void) {
+  if (self_proc != 0 || pids[1] != 0) {
+    out_str("-EBADOP");  // one peer, created by process 0
+    return;
+  }
+  int pc[2], pa[2];
+  long r = raw2(SYS_pipe2, pc, O_CLOEXEC);
+  if (is_err(r)) {
+    out_errno(-r);
+    return;
+  }
+  r = raw2(SYS_pipe2, pa, O_CLOEXEC);
+  if (is_err(r)) {
+    raw1(SYS_close, pc[0]);
+    raw1(SYS_close, pc[1]);
+    out_errno(-r);
+    return;
+  }
+  int fds[4] = {pc[0], pc[1], pa[0], pa[1]};
+  for (int k = 0; k < 4; k++) {
+    long d = raw3(SYS_fcntl, fds[k], F_DUPFD_CLOEXEC, 110);
+    if (is_err(d)) child_fail("cannot move the peer's pipes to fds >= 110");
+    raw1(SYS_close, fds[k]);
+    fds[k] = (int)d;
+  }
+  flush();  // nothing buffered may be written twice
+  long pid = raw0(SYS_fork);
+  if (is_err(pid)) {
+    for (int k = 0; k < 4; k++) raw1(SYS_close, fds[k]);
+    out_errno(-pid);
+    return;
+  }
+  if (pid == 0) {
+    // The peer dies with process 0 (a timeout or a crash there must not leave it running).
+    raw2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    if (raw0(SYS_getppid) != pids[0]) die_quiet(0);
+    self_proc = 1;
+    pids[1] = raw0(SYS_getpid);
+    raw1(SYS_close, fds[1]);
+    raw1(SYS_close, fds[2]);
+    ctl_fd = fds[0];
+    ack_fd = fds[3];
+    peer_loop();
+  }
+  raw1(SYS_close, fds[0]);
+  raw1(SYS_close, fds[3]);
+  ctl_fd = fds[1];
+  ack_fd = fds[2];
+  pids[1] = pid;
+  out_hex(1);
+}
+
+// Runs op i in this process and reports "r i RESULT".
+static void exec_op(long i) {
   const struct op *op = &ops[i];
   out_str("r ");
   out_dec((unsigned long)i);
   out_ch(' ');
-  if (!op->def) {
+  unsigned long a[6];
+  int bad = !op->def;
+  for (int k = 0; k < 6 && !bad; k++) {
+    a[k] = op->a[k];
+    if (op->pidref & (1u << k)) {
+      if (pids[a[k]] == 0) bad = 1;  // %1 before the fork
+      else a[k] = (unsigned long)pids[a[k]];
+    }
+  }
+  if (bad) {
     out_str("-EBADOP");
   } else {
     switch (op->def->kind) {
       case K_SYS: {
-        const unsigned long *a = op->a;
         long r = raw6(op->def->nr, (long)a[0], (long)a[1], (long)a[2], (long)a[3], (long)a[4],
                       (long)a[5]);
         if (is_err(r)) out_errno(-r);
@@ -595,6 +754,13 @@ static void run_op(long i) {
       case K_OPEN:
         run_open(op);
         break;
+      case K_FORK:
+        run_fork();
+        break;
+      case K_MEMREAD:
+      case K_MEMWRITE:
+        run_memio(op, a);
+        break;
       default:
         access_range(op);
         break;
@@ -602,6 +768,89 @@ static void run_op(long i) {
   }
   out_ch('\n');
   flush();
+}
+
+static int read_full(int fd, void *buf, unsigned long n) {
+  unsigned long got = 0;
+  while (got < n) {
+    long r = raw3(SYS_read, fd, (char *)buf + got, n - got);
+    if (r == -EINTR) continue;
+    if (is_err(r) || r == 0) return 0;
+    got += (unsigned long)r;
+  }
+  return 1;
+}
+
+// The peer: runs the ops process 0 hands it, one at a time; index -1 asks for its final
+// snapshot, after which it exits 0. End of file (process 0 is gone): exit quietly.
+static void peer_loop(void) {
+  for (;;) {
+    long i;
+    if (!read_full(ctl_fd, &i, sizeof i)) die_quiet(0);
+    if (i < 0) {
+      emit_maps("peer-final-maps");
+      emit_smaps("peer-final-smaps");
+      die_quiet(0);
+    }
+    exec_op(i);
+    char done = 1;
+    write_all(ack_fd, &done, 1);
+  }
+}
+
+// The wait status of the exited peer as "peer-exit N" / "peer-killed SIGNAME".
+static void emit_peer_status(int st) {
+  if ((st & 0x7f) == 0) {
+    out_str("peer-exit ");
+    out_dec((unsigned long)((st >> 8) & 0xff));
+  } else {
+    const char *s = sigabbrev_np(st & 0x7f);
+    out_str("peer-killed SIG");
+    if (s) out_str(s);
+    else out_dec((unsigned long)(st & 0x7f));
+  }
+  out_ch('\n');
+  flush();
+}
+
+static int reap_peer(void) {
+  int st = 0;
+  for (;;) {
+    long r = raw4(SYS_wait4, pids[1], &st, 0, 0);
+    if (r == -EINTR) continue;
+    if (is_err(r)) child_fail("wait4 for the peer failed");
+    return st;
+  }
+}
+
+static void run_op(long i) {
+  const struct op *op = &ops[i];
+  if (!op->def || op->proc == 0 || pids[1] == 0) {
+    if (op->def && op->proc == 1) {  // "@1" before the fork
+      out_str("r ");
+      out_dec((unsigned long)i);
+      out_str(" -EBADOP\n");
+      flush();
+      return;
+    }
+    exec_op(i);
+    return;
+  }
+  write_all(ctl_fd, (const char *)&i, sizeof i);
+  char done;
+  if (!read_full(ack_fd, &done, 1)) {
+    // The peer died running the op: its status, then process 0 gives up (exit 4).
+    emit_peer_status(reap_peer());
+    child_fail("the peer died");
+  }
+}
+
+// Process 0 asks the peer for its final snapshot and reaps it.
+static void finish_peer(void) {
+  if (pids[1] == 0) return;
+  long fin = -1;
+  write_all(ctl_fd, (const char *)&fin, sizeof fin);
+  emit_peer_status(reap_peer());
 }
 
 static void pretouch(char *p, unsigned long n) {
@@ -621,10 +870,13 @@ static int child_main(void) {
   pretouch(rbuf, sizeof rbuf);
   pretouch(lbuf, sizeof lbuf);
   pretouch(altstack, sizeof altstack);
+  pretouch((char *)membuf, sizeof membuf);
+  pids[0] = raw0(SYS_getpid);
   emit_info();
   emit_maps("init-maps");
   emit_smaps("init-smaps");
   for (long i = 0; i < nops; i++) run_op(i);
+  finish_peer();
   emit_maps("final-maps");
   emit_smaps("final-smaps");
   out_str("end\n");
