@@ -5,6 +5,7 @@
 // dump killed at any point leaves at most a `.tmp-` directory, never a directory that
 // loads as complete.
 
+import { constants } from "node:buffer";
 import {
   closeSync,
   existsSync,
@@ -31,7 +32,7 @@ export function readDirFiles(dir: string): Map<string, Uint8Array> {
   for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
     if (!statSync(p).isFile()) continue;
-    files.set(name, readWholeFile(p));
+    files.set(name, readWholeFile(p, name));
   }
   return files;
 }
@@ -41,10 +42,12 @@ export function readDirFiles(dir: string): Map<string, Uint8Array> {
  * a restore lets the model's frames adopt the pages image in place. Bounded by the size
  * fstat gives; a file that shrinks meanwhile is returned as far as it goes.
  */
-function readWholeFile(path: string): Uint8Array {
+function readWholeFile(path: string, name: string): Uint8Array {
   const fd = openSync(path, "r");
   try {
     const size = fstatSync(fd).size;
+    if (size > constants.MAX_LENGTH)
+      throw new ImageError("bad-length", name, 0, `${size} bytes: larger than one buffer can hold (${constants.MAX_LENGTH})`);
     // Every byte is overwritten by the read: no zero-fill (allocUnsafeSlow is never pooled).
     const buf = Buffer.allocUnsafeSlow(size);
     let off = 0;
