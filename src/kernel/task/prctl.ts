@@ -215,6 +215,16 @@ export function prctlSetMmMapValue(p: Process, m: PrctlMmMap, readAuxv: AuxvRead
   return 0;
 }
 
+/**
+ * prctl(PR_SET_MM, PR_SET_MM_MAP, struct, size, arg5) with the struct as a value: the
+ * checks prctl_set_mm() and prctl_set_mm_map() make before copying it, then the same
+ * validation as the syscall (prctlSetMmMapValue()).
+ */
+export function prctlSetMmMapFrom(p: Process, m: PrctlMmMap, size: U64, arg5: U64, readAuxv: AuxvReader): number {
+  if (arg5 !== 0 || size !== PRCTL_MM_MAP_SIZE) return -EINVAL;
+  return prctlSetMmMapValue(p, m, readAuxv);
+}
+
 /** prctl_set_auxv(). */
 function prctlSetAuxv(mm: Mm, addrArg: U64, len: U64): number {
   if (typeof len === "bigint" || len > SAVED_AUXV_BYTES) return -EINVAL;

@@ -11,13 +11,17 @@ import type { KernelConfig } from "../../kernel/mm/config.js";
 import type { Mm } from "../../kernel/mm/mm.js";
 import type { SealPolicy } from "../../kernel/policy/policy.js";
 import { SYSCALLS } from "../../kernel/syscalls.js";
+import { PR_SET_MM, PR_SET_MM_MAP, prctlSetMmMapFrom } from "../../kernel/task/prctl.js";
 import type { Process } from "../../kernel/task/process.js";
+import { type IovecWords, processMadviseValues, processVmRwAssumingLocal } from "../../kernel/task/remote.js";
+import { copyFromUser } from "../../kernel/task/uaccess.js";
 import { errnoName } from "../../kernel/uapi/errno.js";
 import { Unsupported } from "../../kernel/unsupported.js";
 import { hostResolver } from "../../oracle/host-files.js";
 import { parseArgs, splitArgs, unescapeCString } from "../strace/args.js";
 import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "../strace/types.js";
 import { bundleResolver, type FileSource, type RecordBundle } from "./bundle.js";
+import { type PrintedIovec, printedBytes, printedMmMap, printedVector } from "./remote-args.js";
 import { ArgError, argU64, CLONE_FILES, CLONE_THREAD, CLONE_VM, cloneFlagsOf, O_CLOEXEC, O_FLAGS } from "./symbols.js";
 import type { CallRecord, Divergence, NameStats, ReplayReport, VmaKind } from "./types.js";
 
@@ -101,6 +105,7 @@ const FD_CALLS = new Set([
   "pipe",
   "pipe2",
   "socketpair",
+  "pidfd_open",
 ]);
 
 const RECENT = 8;
@@ -199,6 +204,35 @@ function stringsOfArray(a: StraceArg | undefined): { items: string[]; cut: boole
     if (m[2] !== undefined) cut = true;
   }
   return { items, cut };
+}
+
+/** The (base, len) words of printed iovecs (a base printed as data: 0, unused by the local side). */
+function words(iov: PrintedIovec[]): IovecWords[] {
+  return iov.map((v) => ({ base: v.base ?? 0n, len: v.len }));
+}
+
+/**
+ * A local fault stops a transfer early (process_vm_rw_core returns the bytes moved, or
+ * EFAULT when none): the model's count with valid local buffers is larger than recorded.
+ */
+function localFaultExplains(rec: StraceRet, got: SysResult): boolean {
+  if (!("ret" in got) || got.ret === 0n) return false;
+  if (rec.kind === "error") return rec.errno === "EFAULT";
+  return rec.kind === "value" && rec.value >= 0n && rec.value < got.ret;
+}
+
+/** copy_from_user() of `len` bytes at `addr` would succeed in the model (bytes known or not). */
+function readableInModel(mm: Mm, addr: number, len: number): boolean {
+  // Page by page: bytes the model does not know (Unsupported) still mean the page is readable.
+  for (let pos = addr; pos < addr + len; pos = (Math.floor(pos / 4096) + 1) * 4096) {
+    const n = Math.min(addr + len, (Math.floor(pos / 4096) + 1) * 4096) - pos;
+    try {
+      if (copyFromUser(mm, pos, n) === null) return false;
+    } catch (e) {
+      if (!(e instanceof Unsupported)) throw e;
+    }
+  }
+  return true;
 }
 
 /** The replay engine. Feed events in log order with `event()`, then `finish()`. */
@@ -354,6 +388,14 @@ export class Replayer {
       case "signal":
         return;
     }
+  }
+
+  /**
+   * The model's pid of a traced PID at this point of the replay (null: not in the log, not
+   * modeled, or exited). The kernel is `this.kernel`.
+   */
+  pidOf(tracedPid: number | null): number | null {
+    return this.tasks.get(this.key(tracedPid))?.modelPid ?? null;
   }
 
   finish(): ReplayReport {
@@ -564,10 +606,16 @@ export class Replayer {
       return;
     }
     let args: Array<number | bigint>;
+    let byValue: (() => number) | null;
     try {
-      args = this.memoryArgs(c, t);
+      byValue = this.valueCall(c, t, modelPid);
+      args = byValue === null ? this.memoryArgs(c, t) : [];
     } catch (e) {
       this.unsupported(c, true, e instanceof ArgError ? e.message : `argument: ${(e as Error).message}`);
+      return;
+    }
+    if (byValue !== null) {
+      this.runByValue(t, c, modelPid, byValue);
       return;
     }
     const mm = this.kernel.process(modelPid).mm;
@@ -653,10 +701,6 @@ export class Replayer {
           return [argU64(a[0]), argU64(a[1]), argU64(a[2]), argU64(a[3]), 0];
         }
         return a.map((x) => argU64(x));
-      case "process_vm_readv":
-      case "process_vm_writev":
-      case "process_madvise":
-        throw new ArgError(`${c.name}: strace prints the iovec contents, not the vector's address the model needs`);
       case "shmat": {
         // The log's shmid is the kernel's; the model's segment has its own id.
         const id = this.shmIds.get(Number(argU64(a[0])));
@@ -666,6 +710,196 @@ export class Replayer {
       default:
         return a.map((x) => argU64(x));
     }
+  }
+
+  // ---- calls whose vectors or structs strace prints as values ------------------------
+
+  /**
+   * process_vm_readv/writev, process_madvise and PR_SET_MM_MAP: the model entry point that
+   * takes what the log prints (the vectors, the struct) as values, or null when the call is
+   * run like any other (its words are all in the log). Throws ArgError when the log does
+   * not say enough.
+   */
+  private valueCall(c: StraceCall, t: TraceTask, modelPid: number): (() => number) | null {
+    const p = this.kernel.process(modelPid);
+    const a = c.args;
+    switch (c.name) {
+      case "process_vm_readv":
+      case "process_vm_writev": {
+        const write = c.name === "process_vm_writev";
+        const local = this.vector(a[1], a[2], `${c.name}: local`);
+        const remote = this.vector(a[3], a[4], `${c.name}: remote`);
+        if (remote.some((v) => v.base === null)) throw new ArgError(`${c.name}: the remote iovecs are printed without their addresses`);
+        const target = this.targetPid(a[0], c.name);
+        const flags = argU64(a[5]);
+        const data = write ? printedBytes(local) : null;
+        this.note(
+          "process_vm_readv/writev: the caller's local buffers are not in the log (strace prints their contents, or their addresses only when the call failed); they are assumed valid, and a recorded result that only a local fault could explain is unsupported",
+        );
+        if (write && data === null)
+          this.note("process_vm_writev: strace cut the data written (-s); the target's pages written hold bytes the model marks unknown");
+        return () => processVmRwAssumingLocal(p, target, words(local), words(remote), flags, write, data);
+      }
+      case "process_madvise": {
+        const fd = a[0]?.kind === "int" ? Number(BigInt.asIntN(32, a[0].value)) : -1;
+        const path = a[0]?.kind === "int" ? a[0].path : undefined;
+        if (fd >= 0 && p.files.get(fd) === null && t.opaque.has(fd) && (path === undefined || path.includes("pidfd")))
+          throw new ArgError(`process_madvise: fd ${fd}${path === undefined ? "" : ` (${path})`} is not a pidfd the log shows created`);
+        const vec = this.vector(a[1], a[2], "process_madvise");
+        if (vec.some((v) => v.base === null)) throw new ArgError("process_madvise: the iovecs are printed without their addresses");
+        const pidfd = argU64(a[0]);
+        const advice = argU64(a[3]);
+        const flags = argU64(a[4]);
+        return () => processMadviseValues(p, pidfd, words(vec), advice, flags);
+      }
+      case "prctl":
+        return this.setMmMap(c, p);
+      default:
+        return null;
+    }
+  }
+
+  /** The printed iovec array of a vector argument with its count argument. */
+  private vector(arr: StraceArg | undefined, countArg: StraceArg | undefined, what: string): PrintedIovec[] {
+    const count = Number(argU64(countArg));
+    const v = printedVector(arr, count, what);
+    if ("error" in v) throw new ArgError(v.error);
+    return v.iov;
+  }
+
+  /** A traced PID argument → the model's pid (≤ 0 is passed as is: the model says ESRCH). */
+  private targetPid(a: StraceArg | undefined, name: string): number | bigint {
+    if (a?.kind !== "int") throw new ArgError(`${name}: the pid is not a number`);
+    const pid = Number(BigInt.asIntN(32, a.value));
+    if (pid <= 0) return BigInt.asUintN(64, a.value);
+    const model = this.pidOf(pid);
+    if (model === null) throw new ArgError(`${name}: target PID ${pid} is not a modeled task of the log at this point`);
+    return model;
+  }
+
+  /**
+   * prctl(PR_SET_MM, PR_SET_MM_MAP, struct, size, 0). strace (6.1 and later) prints the
+   * struct's address, not its fields: the model decides alone only what does not depend on
+   * them (a wrong size or arg5: EINVAL; an address the caller cannot read: EFAULT); with a
+   * readable struct the call is unsupported. A log that prints the struct as
+   * `{start_code=..., ..., exe_fd=N}` is run with it (prctlSetMmMapFrom: the syscall's own
+   * checks); its auxv bytes are not printed: the buffer is readable or not as the caller's
+   * modeled mappings say, and its contents are taken as zeroes.
+   */
+  private setMmMap(c: StraceCall, p: Process): (() => number) | null {
+    const a = c.args;
+    const op = a[0] === undefined || a[1] === undefined ? -1 : Number(argU64(a[0]));
+    if (op !== PR_SET_MM || Number(argU64(a[1])) !== PR_SET_MM_MAP) return null;
+    const size = argU64(a[3]);
+    const arg5 = argU64(a[4]);
+    const m = printedMmMap(a[2]);
+    if (m !== null) {
+      if (m.auxvSize !== 0)
+        this.note("PR_SET_MM_MAP: auxv contents are not in the log; its buffer is assumed to hold zeroes (only saved_auxv differs)");
+      const mm = p.mm;
+      return () =>
+        prctlSetMmMapFrom(p, m, size, arg5, (at, len) => {
+          if (at > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+          return readableInModel(mm, Number(at), len) ? new Uint8Array(len) : null;
+        });
+    }
+    if (size !== 104 || arg5 !== 0) return null;
+    const addr = argU64(a[2]);
+    if (typeof addr === "bigint" || !readableInModel(p.mm, addr, 104)) return null;
+    throw new ArgError("prctl(PR_SET_MM_MAP): strace prints the struct's address, not its fields, and the struct is readable");
+  }
+
+  /** Run a call built by valueCall() and compare; a process_vm_* result short of the model's is the local side's. */
+  private runByValue(t: TraceTask, c: StraceCall, modelPid: number, fn: () => number): void {
+    const got = this.run(() => {
+      const r = fn();
+      return r < 0 ? { errno: -r, name: errnoName(-r) } : { ret: BigInt(r) };
+    });
+    const rec: CallRecord = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: null,
+      status: "unsupported",
+      memory: true,
+    };
+    if ("unsupported" in got) {
+      rec.reason = got.unsupported;
+      this.emit(rec);
+      return;
+    }
+    const ok = sameResult(c.ret, got);
+    if (!ok && (c.name === "process_vm_readv" || c.name === "process_vm_writev") && localFaultExplains(c.ret, got)) {
+      rec.reason = `${c.name}: the recorded result is short of what the target's pages allow; only a local buffer fault explains it, and the local buffers are not in the log`;
+      this.emit(rec);
+      return;
+    }
+    rec.predicted = printResult(got);
+    rec.status = ok ? "matched" : "mismatched";
+    if (!ok) this.divergence(c, modelPid, rec.predicted, false);
+    t.sinceExec++;
+    this.emit(rec);
+  }
+
+  /**
+   * pidfd_open(pid, flags) with the traced PID translated to the model's, moved to the fd
+   * number the kernel returned, so process_madvise finds it. Tallied with the process calls.
+   */
+  private pidfdOpen(t: TraceTask, files: Process["files"], c: StraceCall): void {
+    const rec: CallRecord = {
+      pid: c.pid,
+      line: c.line,
+      name: c.name,
+      args: c.argsText,
+      recorded: printRet(c.ret),
+      predicted: null,
+      status: "unsupported",
+      memory: false,
+    };
+    if (c.ret.kind === "unknown") {
+      rec.reason = "result not recorded";
+      this.emit(rec);
+      return;
+    }
+    const modelPid = t.modelPid as number;
+    let target: number | bigint;
+    let flags: number | bigint;
+    try {
+      target = this.targetPid(c.args[0], "pidfd_open");
+      flags = argU64(c.args[1]);
+    } catch (e) {
+      rec.reason = (e as Error).message;
+      if (c.ret.kind === "value") this.opaqueFd(t, files, Number(c.ret.value), true);
+      this.emit(rec);
+      return;
+    }
+    const got = this.run(() => this.kernel.syscall(modelPid, "pidfd_open", [target, flags]));
+    if ("unsupported" in got) {
+      rec.reason = got.unsupported;
+      if (c.ret.kind === "value") this.opaqueFd(t, files, Number(c.ret.value), true);
+      this.emit(rec);
+      return;
+    }
+    rec.predicted = printResult(got);
+    if ("ret" in got && c.ret.kind === "value") {
+      // The fd number is the kernel's choice (lowest free): take the recorded one.
+      const want = Number(c.ret.value);
+      const f = files.get(Number(got.ret));
+      files.close(Number(got.ret));
+      this.forget(t, files, want);
+      if (f !== null) files.installAt(want, f);
+      t.cloexec.add(want);
+      rec.predicted = String(want);
+      rec.status = "matched";
+    } else {
+      if ("ret" in got) files.close(Number(got.ret));
+      rec.status = sameResult(c.ret, got) ? "matched" : "mismatched";
+      if (c.ret.kind === "value") this.opaqueFd(t, files, Number(c.ret.value), true);
+      if (rec.status === "mismatched") this.divergence(c, modelPid, rec.predicted, false);
+    }
+    this.emit(rec);
   }
 
   private kindOf(name: string, args: Array<number | bigint>, mm: Mm): VmaKind | undefined {
@@ -1008,6 +1242,9 @@ export class Replayer {
         this.memfdCreate(t, files, c);
         return;
       }
+      case "pidfd_open":
+        this.pidfdOpen(t, files, c);
+        return;
       case "shmget":
       case "shmctl": {
         if (c.name === "shmctl" && !c.argsText.includes("IPC_RMID")) return;
