@@ -9,8 +9,7 @@ import type { Kernel } from "../kernel/kernel.js";
 import { UnknownPolicyError } from "../kernel/policy/index.js";
 import { Unsupported } from "../kernel/unsupported.js";
 import { hostResolver } from "../oracle/host-files.js";
-import { NotAStraceLogError, Replayer } from "../trace/replay/index.js";
-import { StraceParser } from "../trace/strace/index.js";
+import { NotAStraceLogError, replayLogModel } from "../trace/replay/index.js";
 
 /** Errors that mean "unusable input" (exit 2), printed without a stack. */
 export function checkpointInputError(e: unknown): string | null {
@@ -30,31 +29,10 @@ function pidArg(v: string): number {
  * model's process for it: the state a checkpoint at that moment would capture.
  */
 async function fromLog(log: string, pid: number, policy: string): Promise<{ kernel: Kernel; pid: number }> {
-  const { createReadStream } = await import("node:fs");
-  const { createInterface } = await import("node:readline");
-  const r = new Replayer({ policy, resolver: hostResolver() }, log);
-  const parser = new StraceParser();
-  let n = 0;
-  let stopped = false;
-  const rl = createInterface({ input: createReadStream(log), crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const text of rl) {
-    n++;
-    r.line(text, n);
-    for (const ev of parser.push(text)) {
-      const e = ev as { kind?: string; pid?: number | null; name?: string };
-      if (e.pid === pid && (e.name === "exit_group" || e.name === "exit")) stopped = true;
-      if (stopped) break;
-      r.event(ev);
-    }
-    if (stopped) break;
-  }
-  rl.close();
-  if (parser.recognized === 0) throw new NotAStraceLogError("no line reads as strace output", log);
-  // The replayer keeps its traced-PID → model-PID table to itself; read it without changing it.
-  const tasks = (r as unknown as { tasks?: Map<number, { modelPid: number | null }> }).tasks;
-  const modelPid = tasks?.get(pid)?.modelPid ?? null;
+  const { kernel, pidOf } = await replayLogModel(log, { policy, resolver: hostResolver(), useMeta: false, stopBeforeExitOf: pid });
+  const modelPid = pidOf(pid);
   if (modelPid === null) throw new ScenarioError(`${log}: traced PID ${pid} has no modeled process (not in the log, or not modeled)`);
-  return { kernel: r.kernel, pid: modelPid };
+  return { kernel, pid: modelPid };
 }
 
 export function registerCheckpoint(program: Command, setStatus: (n: number) => void): void {
