@@ -291,6 +291,8 @@ static void parse_op(char *line, struct op *op) {
     }
     if (!parse_num(tok[i], &op->a[i - 1])) return;
   }
+  // Pids only where the op passes its numbers to the kernel as they are.
+  if (op->pidref && d->kind != K_SYS && d->kind != K_MEMREAD && d->kind != K_MEMWRITE) return;
   if (d->kind == K_WRITE && op->a[2] > 255) return;
   if (d->kind == K_MEMREAD && op->a[2] > MAX_MEMIO) return;
   if (d->kind == K_MEMWRITE && (op->a[2] > MAX_MEMIO || op->a[3] > 255)) return;

@@ -12,7 +12,7 @@ import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
 import { parseMapsLine } from "../kernel/procfs/parse.js";
-import { type ExecResult, type OpResult, type Program, runPrograms } from "./executor.js";
+import { type ExecResult, type OpResult, type Program, runPrograms, type SmapsLine } from "./executor.js";
 import { type GenTargets, generateProgram, materialize, programSeed, targetsFromExec } from "./generator.js";
 import { collectFileFacts, type FileFactsMap, type ModelEnv, type ModelRun, parseOp, readHostEnv } from "./model-runner.js";
 import { shrinkOps } from "./shrink.js";
@@ -47,7 +47,7 @@ const MAX_REPORTED = 5;
 // ---------------------------------------------------------------------------------------------
 // Comparison.
 
-export type DivergenceKind = "failed" | "died" | "result" | "maps" | "flags" | "rss";
+export type DivergenceKind = "failed" | "died" | "result" | "maps" | "flags" | "rss" | "peer-maps" | "peer-flags" | "peer-rss";
 
 export interface Divergence {
   kind: DivergenceKind;
@@ -105,13 +105,15 @@ function resultDivergence(program: Program, kernel: ExecResult, model: ModelRun)
   return null;
 }
 
-function mapsDivergence(kernel: readonly string[], model: readonly string[]): Divergence | null {
+function mapsDivergence(kernel: readonly string[], model: readonly string[], who: "" | "peer" = ""): Divergence | null {
   const k = normalizeMaps(kernel);
   const m = normalizeMaps(model);
   for (let i = 0; i < Math.max(k.length, m.length); i++) {
     if (k[i] === m[i]) continue;
     const show = (l: string | undefined) => (l === undefined ? "(no line)" : JSON.stringify(l));
-    return { kind: "maps", index: i, opName: "", text: `final maps line ${i}: kernel ${show(k[i])}, model ${show(m[i])}` };
+    const kind = who === "peer" ? "peer-maps" : "maps";
+    const title = who === "peer" ? "peer's final maps" : "final maps";
+    return { kind, index: i, opName: "", text: `${title} line ${i}: kernel ${show(k[i])}, model ${show(m[i])}` };
   }
   return null;
 }
@@ -119,24 +121,56 @@ function mapsDivergence(kernel: readonly string[], model: readonly string[]): Di
 /** VmFlags of every VMA; Rss only for VMAs made of the program's own pages. Assumes the
  *  maps agree. */
 export function smapsDifference(kernel: ExecResult, model: ModelRun): Divergence | null {
-  const ks = kernel.finalSmaps ?? [];
-  for (let i = 0; i < Math.min(ks.length, model.finalSmaps.length); i++) {
-    const k = ks[i] as NonNullable<(typeof ks)[number]>;
-    const m = model.finalSmaps[i] as NonNullable<(typeof model.finalSmaps)[number]>;
+  return smapsDiff(kernel, kernel.finalSmaps ?? [], kernel.finalMaps ?? [], model.finalSmaps, "");
+}
+
+function smapsDiff(
+  kernel: ExecResult,
+  ks: readonly SmapsLine[],
+  kmaps: readonly string[],
+  ms: readonly SmapsLine[],
+  who: "" | "peer",
+): Divergence | null {
+  const whose = who === "peer" ? "the peer's " : "";
+  for (let i = 0; i < Math.min(ks.length, ms.length); i++) {
+    const k = ks[i] as SmapsLine;
+    const m = ms[i] as SmapsLine;
     const range = `${k.start.toString(16)}-${k.end.toString(16)}`;
     if (k.flags.join(" ") !== m.flags.join(" ")) {
       return {
-        kind: "flags",
+        kind: who === "peer" ? "peer-flags" : "flags",
         index: i,
         opName: "",
-        text: `VmFlags of ${range}: kernel "${k.flags.join(" ")}", model "${m.flags.join(" ")}"`,
+        text: `VmFlags of ${whose}${range}: kernel "${k.flags.join(" ")}", model "${m.flags.join(" ")}"`,
       };
     }
-    if (!holdsAdoptedPages(kernel, k, kernel.finalMaps?.[i]) && k.rssKb !== m.rssKb) {
-      return { kind: "rss", index: i, opName: "", text: `Rss of ${range}: kernel ${k.rssKb} kB, model ${m.rssKb} kB` };
+    if (!holdsAdoptedPages(kernel, k, kmaps[i]) && k.rssKb !== m.rssKb) {
+      return {
+        kind: who === "peer" ? "peer-rss" : "rss",
+        index: i,
+        opName: "",
+        text: `Rss of ${whose}${range}: kernel ${k.rssKb} kB, model ${m.rssKb} kB`,
+      };
     }
   }
   return null;
+}
+
+/** The peer's final state: both sides have one or neither, it exited 0, maps and smaps agree. */
+function peerDivergence(kernel: ExecResult, model: ModelRun): Divergence | null {
+  const kp = kernel.peer ?? null;
+  const mp = model.peer ?? null;
+  if (kp === null && mp === null) return null;
+  if (kp === null || mp === null) {
+    const text = `peer: kernel ${kp === null ? "has none" : "has one"}, model ${mp === null ? "has none" : "has one"}`;
+    return { kind: "peer-maps", index: 0, opName: "", text };
+  }
+  if (kp.status !== "exit 0" || kp.finalMaps === null || kp.finalSmaps === null) {
+    return { kind: "died", index: kernel.results.length, opName: "", text: `kernel's peer died: ${kp.status}` };
+  }
+  return (
+    mapsDivergence(kp.finalMaps, mp.finalMaps, "peer") ?? smapsDiff(kernel, kp.finalSmaps, kp.finalMaps, mp.finalSmaps, "peer")
+  );
 }
 
 /** The model does not know which of the executor's initial pages are resident: a VMA that
@@ -160,7 +194,7 @@ export function compareRuns(program: Program, kernel: ExecResult, model: ModelRu
     // executor) bug, or a kernel behaviour the model does not predict: report it either way.
     return { kind: "died", index: kernel.results.length, opName: "", text: `kernel died: ${kernel.died ?? "no final snapshot"}` };
   }
-  return mapsDivergence(kernel.finalMaps, model.finalMaps) ?? smapsDifference(kernel, model);
+  return mapsDivergence(kernel.finalMaps, model.finalMaps) ?? smapsDifference(kernel, model) ?? peerDivergence(kernel, model);
 }
 
 /** What shrinking must preserve: the kind of divergence and, for a result, the op. */

@@ -26,6 +26,15 @@ export type ExecInfo = {
   mmapMinAddr: number;
 };
 
+/** The peer process a program's `fork` op created (docs/executor-protocol.md). */
+export type PeerResult = {
+  /** null if the peer died before its final snapshot. */
+  finalMaps: string[] | null;
+  finalSmaps: SmapsLine[] | null;
+  /** "exit N" or "killed SIGNAME". */
+  status: string;
+};
+
 export type ExecResult = {
   name: string;
   info: ExecInfo;
@@ -39,6 +48,8 @@ export type ExecResult = {
   /** null if the program ran to its end; otherwise how and where the child died, e.g.
    *  "SIGSEGV at op 0 (munmap 0x400000 0x100000)". */
   died: string | null;
+  /** The peer, if the program forked one (absent or null otherwise). */
+  peer?: PeerResult | null;
 };
 
 export class ExecutorError extends Error {
@@ -196,7 +207,20 @@ export function parseSmapsLine(text: string): SmapsLine | null {
   };
 }
 
-type Section = "start" | "info" | "init-maps" | "init-smaps" | "ops" | "final-maps" | "final-smaps" | "end";
+type Section =
+  | "start"
+  | "info"
+  | "init-maps"
+  | "init-smaps"
+  | "ops"
+  | "peer-final-maps"
+  | "peer-final-smaps"
+  | "peer-done"
+  | "final-maps"
+  | "final-smaps"
+  | "end";
+
+const PEER_STATUS = /^peer-(exit \d+|killed \S+)$/;
 
 function parseOutput(programs: Program[], stdout: string, stderr: string): ExecResult[] {
   const lines = stdout.split("\n");
@@ -225,6 +249,16 @@ function parseOutput(programs: Program[], stdout: string, stderr: string): ExecR
     const finalMaps: string[] = [];
     const finalSmaps: SmapsLine[] = [];
     let status: Status | null = null;
+    let peer: PeerResult | null = null;
+    const peerMaps: string[] = [];
+    const peerSmaps: SmapsLine[] = [];
+    const peerStatus = (line: string, complete: boolean): boolean => {
+      const m = PEER_STATUS.exec(line);
+      if (!m) return false;
+      peer = { finalMaps: complete ? peerMaps : null, finalSmaps: complete ? peerSmaps : null, status: m[1] as string };
+      section = "peer-done";
+      return true;
+    };
 
     while (status === null) {
       if (i >= lines.length) fail("output ended inside this program's report");
@@ -232,7 +266,7 @@ function parseOutput(programs: Program[], stdout: string, stderr: string): ExecR
       i++;
       status = parseStatus(line);
       if (status) break;
-      switch (section) {
+      switch (section as Section) {
         case "start": {
           const m = INFO.exec(line);
           if (!m) return fail('expected the "info" line', i - 1);
@@ -279,9 +313,33 @@ function parseOutput(programs: Program[], stdout: string, stderr: string): ExecR
           i--; // re-read this line as a result
           break;
         }
+        case "peer-final-maps":
+          if (line === "peer-final-smaps") section = "peer-final-smaps";
+          else if (isMapsLine(line)) peerMaps.push(line);
+          else if (!peerStatus(line, false)) status = gluedStatus(line) ?? fail("malformed peer maps line", i - 1);
+          break;
+        case "peer-final-smaps": {
+          const s = parseSmapsLine(line);
+          if (s) peerSmaps.push(s);
+          else if (!peerStatus(line, true)) status = gluedStatus(line) ?? fail("malformed peer smaps line", i - 1);
+          break;
+        }
+        case "peer-done":
+          if (line !== "final-maps") fail('expected "final-maps" after the peer\'s status', i - 1);
+          section = "final-maps";
+          break;
         case "ops": {
           if (line === "final-maps") {
             section = "final-maps";
+            break;
+          }
+          if (line === "peer-final-maps") {
+            section = "peer-final-maps";
+            break;
+          }
+          // The peer died running an op: its status, then process 0's own.
+          if (peerStatus(line, false)) {
+            section = "ops";
             break;
           }
           const m = RESULT.exec(line);
@@ -326,6 +384,7 @@ function parseOutput(programs: Program[], stdout: string, stderr: string): ExecR
       finalMaps: ended ? finalMaps : null,
       finalSmaps: ended ? finalSmaps : null,
       died,
+      peer,
     });
   }
   if (i < lines.length) {

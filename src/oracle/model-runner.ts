@@ -40,14 +40,30 @@ const SYSCALL_ARITY: Readonly<Record<string, number>> = {
   munlockall: 0,
   msync: 3,
   close: 1,
+  prctl: 5,
+  process_vm_readv: 6,
+  process_vm_writev: 6,
+  pidfd_open: 2,
+  process_madvise: 5,
 };
 const ACCESS_ARITY: Readonly<Record<AccessKind, number>> = { touch: 2, rtouch: 2, write: 3, read: 2 };
 
-export type ParsedOp =
+/** Which of a program's two processes runs an op: 0 the executor child, 1 its peer. */
+export type ProcIndex = 0 | 1;
+
+export type ParsedOp = (
   | { kind: "bad" }
-  | { kind: "sys"; name: string; args: bigint[] }
+  /** pidRefs: bit k set when args[k] was "%N", the pid of process N (args[k] = N). */
+  | { kind: "sys"; name: string; args: bigint[]; pidRefs: number }
   | { kind: "open"; path: string; oflags: bigint; size: bigint }
-  | { kind: "access"; access: AccessKind; addr: bigint; len: bigint; byte: number };
+  | { kind: "access"; access: AccessKind; addr: bigint; len: bigint; byte: number }
+  | { kind: "fork" }
+  | { kind: "poke"; addr: bigint; value: bigint }
+  | { kind: "memio"; write: boolean; args: bigint[]; pidRefs: number }
+) & { proc?: ProcIndex };
+
+/** memread/memwrite's length limit (the executor's static buffer). */
+export const MAX_MEMIO = 65536;
 
 const TWO64 = 1n << 64n;
 const U64_MAX = TWO64 - 1n;
@@ -73,15 +89,40 @@ export function parseNum(tok: string): bigint | null {
 /** One op line as the child parses it. The driver sends lines it cannot frame as "?". */
 export function parseOp(line: string): ParsedOp {
   if (/[\n\0]/.test(line) || line === "end") return { kind: "bad" };
-  const tok = line.split(/[ \t\r]+/).filter((t) => t !== "");
+  let tok = line.split(/[ \t\r]+/).filter((t) => t !== "");
+  if (tok.length > 9) return { kind: "bad" };
+  // "@0 OP ..." / "@1 OP ...": the process that runs it.
+  let proc: ProcIndex = 0;
+  if (tok[0]?.startsWith("@")) {
+    if (tok[0] !== "@0" && tok[0] !== "@1") return { kind: "bad" };
+    proc = tok[0] === "@1" ? 1 : 0;
+    tok = tok.slice(1);
+  }
   if (tok.length === 0 || tok.length > 8) return { kind: "bad" };
-  const [name, ...rest] = tok as [string, ...string[]];
+  const op = parseBody(tok as [string, ...string[]]);
+  return op.kind === "bad" ? op : { ...op, proc };
+}
+
+function parseBody([name, ...rest]: [string, ...string[]]): ParsedOp {
   if (name === "open") return parseOpen(rest);
   if (Object.hasOwn(ACCESS_ARITY, name)) return parseAccess(name as AccessKind, rest);
+  if (name === "fork") return rest.length === 0 ? { kind: "fork" } : { kind: "bad" };
+  if (name === "poke") {
+    const nums = rest.length === 2 ? parseNums(rest) : null;
+    return nums === null ? { kind: "bad" } : { kind: "poke", addr: nums[0] as bigint, value: nums[1] as bigint };
+  }
+  if (name === "memread" || name === "memwrite") {
+    const write = name === "memwrite";
+    if (rest.length !== (write ? 4 : 3)) return { kind: "bad" };
+    const p = parsePidNums(rest);
+    if (p === null) return { kind: "bad" };
+    if ((p.args[2] as bigint) > BigInt(MAX_MEMIO) || (write && (p.args[3] as bigint) > 255n)) return { kind: "bad" };
+    return { kind: "memio", write, ...p };
+  }
   const arity = Object.hasOwn(SYSCALL_ARITY, name) ? SYSCALL_ARITY[name] : undefined;
   if (arity === undefined || rest.length !== arity) return { kind: "bad" };
-  const args = parseNums(rest);
-  return args === null ? { kind: "bad" } : { kind: "sys", name, args };
+  const p = parsePidNums(rest);
+  return p === null ? { kind: "bad" } : { kind: "sys", name, ...p };
 }
 
 function parseNums(toks: string[]): bigint[] | null {
@@ -92,6 +133,23 @@ function parseNums(toks: string[]): bigint[] | null {
     out.push(v);
   }
   return out;
+}
+
+/** Numbers, where "%0"/"%1" name the pid of process 0/1 (resolved when the op runs). */
+function parsePidNums(toks: string[]): { args: bigint[]; pidRefs: number } | null {
+  let pidRefs = 0;
+  const args: bigint[] = [];
+  for (const [k, t] of toks.entries()) {
+    if (t === "%0" || t === "%1") {
+      pidRefs |= 1 << k;
+      args.push(t === "%1" ? 1n : 0n);
+      continue;
+    }
+    const v = parseNum(t);
+    if (v === null) return null;
+    args.push(v);
+  }
+  return { args, pidRefs };
 }
 
 function parseOpen(rest: string[]): ParsedOp {
@@ -322,7 +380,12 @@ export interface ModelRun {
   /** The model declared an op unsupported (it cannot answer it faithfully): the run stopped
    *  there, `results` ends before that op and the final state is not comparable. */
   unsupported: { index: number; reason: string } | null;
+  /** The peer's final state, if the program forked one. */
+  peer?: { finalMaps: string[]; finalSmaps: SmapsLine[] } | null;
 }
+
+/** The model pids of the program's processes: [process 0, the peer or null before `fork`]. */
+type Pids = [number, number | null];
 
 /** Runs the program's ops on a model process that adopted the executor's initial state. */
 export function runOnModel(program: Program, init: ExecResult, files: FileFactsMap, env: ModelEnv = {}): ModelRun {
@@ -336,13 +399,14 @@ export function runOnModel(program: Program, init: ExecResult, files: FileFactsM
   const kernel = new Kernel({ config: configFromInfo(init, env.config ?? {}), rlimits: env.rlimits, resolver });
   const pid = kernel.spawnFromLayout(layoutFromExec(init)).pid;
   installStdio(kernel, pid);
+  const pids: Pids = [pid, null];
 
   const results: OpResult[] = [];
   const errors: string[] = [];
   let unsupported: ModelRun["unsupported"] = null;
   for (const [i, line] of program.ops.entries()) {
     try {
-      results.push(runOp(kernel, pid, parseOp(line), created));
+      results.push(runOp(kernel, pids, parseOp(line), created));
     } catch (e) {
       // After an op the model cannot answer, its state is no guess worth comparing.
       if (e instanceof Unsupported) {
@@ -353,26 +417,99 @@ export function runOnModel(program: Program, init: ExecResult, files: FileFactsM
       results.push({ kind: "errno", name: "EMODEL" });
     }
   }
-  return { results, finalMaps: modelMaps(kernel, pid), finalSmaps: modelSmaps(kernel, pid, init), errors, unsupported };
+  const peerPid = pids[1];
+  const peer = peerPid === null ? null : { finalMaps: modelMaps(kernel, peerPid), finalSmaps: modelSmaps(kernel, peerPid, init) };
+  return { results, finalMaps: modelMaps(kernel, pid), finalSmaps: modelSmaps(kernel, pid, init), errors, unsupported, peer };
 }
 
-function runOp(kernel: Kernel, pid: number, op: ParsedOp, created: Set<string>): OpResult {
+const EBADOP: OpResult = { kind: "errno", name: "EBADOP" };
+
+/** The args with "%N" replaced by process N's pid; null if N has no process (the executor's
+ *  -EBADOP: %1 before the fork). */
+function resolvePids(args: readonly bigint[], pidRefs: number, pids: Pids): bigint[] | null {
+  const out: bigint[] = [];
+  for (const [k, a] of args.entries()) {
+    if ((pidRefs & (1 << k)) === 0) {
+      out.push(a);
+      continue;
+    }
+    const p = pids[Number(a) as ProcIndex];
+    if (p === null) return null;
+    out.push(BigInt(p));
+  }
+  return out;
+}
+
+function runOp(kernel: Kernel, pids: Pids, op: ParsedOp, created: Set<string>): OpResult {
+  if (op.kind === "bad") return EBADOP;
+  const pid = pids[op.proc ?? 0];
+  if (pid === null) return EBADOP; // "@1" before the fork
   switch (op.kind) {
-    case "bad":
-      return { kind: "errno", name: "EBADOP" };
-    case "sys":
+    case "fork": {
+      // The executor's run_fork: one peer, made by process 0; the result is its number, 1.
+      if (op.proc === 1 || pids[1] !== null) return EBADOP;
+      const child = kernel.fork(pid);
+      if (child < 0) return { kind: "errno", name: errnoName(-child) };
+      pids[1] = child;
+      return { kind: "ret", value: 1n };
+    }
+    case "sys": {
+      const args = resolvePids(op.args, op.pidRefs, pids);
+      if (args === null) return EBADOP;
       return rawResult(
         kernel.syscallRaw(
           pid,
           op.name,
-          op.args.map((a) => u64(a)),
+          args.map((a) => u64(a)),
         ),
       );
+    }
+    case "poke":
+      return runPoke(kernel, pid, op);
+    case "memio": {
+      const args = resolvePids(op.args, op.pidRefs, pids);
+      if (args === null) return EBADOP;
+      return runMemio(kernel, pid, op.write, args);
+    }
     case "open":
       return runOpen(kernel, pid, op, created);
     case "access":
       return runAccess(kernel, pid, op);
   }
+}
+
+/** poke: 8 bytes little-endian, stored byte by byte in ascending order like `write`. */
+function runPoke(kernel: Kernel, pid: number, op: Extract<ParsedOp, { kind: "poke" }>): OpResult {
+  for (let i = 0n; i < 8n; i++) {
+    const byte = Number((op.value >> (8n * i)) & 0xffn);
+    const at = BigInt.asUintN(64, op.addr + i);
+    const r = kernel.access(pid, accessAddr(at), 1, "write", byte);
+    if (!r.ok) return { kind: "fault", signal: r.signal, offset: i };
+  }
+  return { kind: "ret", value: 0n };
+}
+
+const FNV_BASIS = 0x811c9dc5;
+
+function fnv1a(bytes: Uint8Array): number {
+  let h = FNV_BASIS;
+  for (const b of bytes) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h;
+}
+
+/** memread/memwrite: pread/pwrite of /proc/PID/mem (Kernel.procMemRead/Write). */
+function runMemio(kernel: Kernel, pid: number, write: boolean, [target, addr, len, byte]: bigint[]): OpResult {
+  const t = kernel.tasks.lookup(Number(target));
+  // open("/proc/PID/mem") of a pid that does not exist.
+  if (t === null || Number(target) !== Number(BigInt.asIntN(64, target as bigint))) return { kind: "errno", name: "ENOENT" };
+  const at = (addr as bigint) < 1n << 52n ? Number(addr) : (addr as bigint);
+  const n = Number(len);
+  const r = write
+    ? kernel.procMemWrite(pid, t.pid, at, new Uint8Array(n).fill(Number(byte)))
+    : kernel.procMemRead(pid, t.pid, at, n);
+  if (!r.ok) return { kind: "errno", name: errnoName(r.errno) };
+  if (write) return { kind: "ret", value: BigInt(r.bytes) };
+  return { kind: "hash", value: BigInt(r.bytes), hash: fnv1a(r.data.subarray(0, r.bytes)) };
 }
 
 function rawResult(r: number): OpResult {
