@@ -444,6 +444,24 @@ export function processVmRwAssumingLocal(
   return processVmRwCore(p, pid, side, r, write);
 }
 
+/**
+ * process_vm_readv/writev with both vectors as values and the local buffers in the caller's
+ * modeled memory (a failed call's log prints the local addresses too): process_vm_rw()
+ * after its two copies of the vectors, local faults included.
+ */
+export function processVmRwValues(p: Process, pid: U64, local: IovecWords[], remote: IovecWords[], flags: U64, write: boolean): number {
+  if (flags !== 0) return -EINVAL;
+  if (local.length > IOV_MAX) return -EINVAL;
+  const l = importIovecWords(local.map((w) => [w.base, w.len]));
+  if (typeof l === "number") return l;
+  const iter = new LocalIter(l);
+  if (iter.remaining === 0) return 0;
+  if (remote.length > IOV_MAX) return -EINVAL;
+  const r = remoteIovecWords(remote.map((w) => [w.base, w.len]));
+  if (typeof r === "number") return r;
+  return processVmRwCore(p, pid, iter, r, write);
+}
+
 /** process_vm_readv(pid, local_iov, liovcnt, remote_iov, riovcnt, flags). */
 export function sysProcessVmReadv(p: Process, a: U64[]): number {
   return processVmRw(p, a, false);

@@ -13,7 +13,7 @@ import type { SealPolicy } from "../../kernel/policy/policy.js";
 import { SYSCALLS } from "../../kernel/syscalls.js";
 import { PR_SET_MM, PR_SET_MM_MAP, prctlSetMmMapFrom } from "../../kernel/task/prctl.js";
 import type { Process } from "../../kernel/task/process.js";
-import { type IovecWords, processMadviseValues, processVmRwAssumingLocal } from "../../kernel/task/remote.js";
+import { type IovecWords, processMadviseValues, processVmRwAssumingLocal, processVmRwValues } from "../../kernel/task/remote.js";
 import { copyFromUser } from "../../kernel/task/uaccess.js";
 import { errnoName } from "../../kernel/uapi/errno.js";
 import { Unsupported } from "../../kernel/unsupported.js";
@@ -252,6 +252,8 @@ export class Replayer {
   private readonly shmIds = new Map<number, number>();
   /** The log prints fds with their paths (strace -y). */
   private sawDecoration = false;
+  /** What the call valueCall() just built touches in its target (for impact). */
+  private valueKind: VmaKind | undefined;
   /** Tasks already warned that their image differs from the model's. */
   private readonly warnedImage = new Set<number>();
   readonly report: ReplayReport;
@@ -723,6 +725,7 @@ export class Replayer {
   private valueCall(c: StraceCall, t: TraceTask, modelPid: number): (() => number) | null {
     const p = this.kernel.process(modelPid);
     const a = c.args;
+    this.valueKind = undefined;
     switch (c.name) {
       case "process_vm_readv":
       case "process_vm_writev": {
@@ -732,6 +735,12 @@ export class Replayer {
         if (remote.some((v) => v.base === null)) throw new ArgError(`${c.name}: the remote iovecs are printed without their addresses`);
         const target = this.targetPid(a[0], c.name);
         const flags = argU64(a[5]);
+        if (typeof target === "number") this.valueKind = this.remoteKind(target, remote);
+        if (local.length > 0 && local.every((v) => v.base !== null)) {
+          // A failed call: strace printed the local addresses, so the caller's modeled
+          // memory decides local faults as the kernel's copy did.
+          return () => processVmRwValues(p, target, words(local), words(remote), flags, write);
+        }
         const data = write ? printedBytes(local) : null;
         this.note(
           "process_vm_readv/writev: the caller's local buffers are not in the log (strace prints their contents, or their addresses only when the call failed); they are assumed valid, and a recorded result that only a local fault could explain is unsupported",
@@ -748,6 +757,8 @@ export class Replayer {
         const vec = this.vector(a[1], a[2], "process_madvise");
         if (vec.some((v) => v.base === null)) throw new ArgError("process_madvise: the iovecs are printed without their addresses");
         const pidfd = argU64(a[0]);
+        const named = fd >= 0 ? p.files.get(fd)?.inode.pidfd : undefined;
+        if (named !== undefined) this.valueKind = this.remoteKind(named, vec);
         const advice = argU64(a[3]);
         const flags = argU64(a[4]);
         return () => processMadviseValues(p, pidfd, words(vec), advice, flags);
@@ -757,6 +768,16 @@ export class Replayer {
       default:
         return null;
     }
+  }
+
+  /** What the first non-empty remote iovec touches in the target's address space. */
+  private remoteKind(targetPid: number, iov: PrintedIovec[]): VmaKind | undefined {
+    const target = this.kernel.tasks.lookup(targetPid);
+    const v = iov.find((x) => x.len > 0n && x.base !== null);
+    if (target === null || v === undefined || (v.base as bigint) >= 1n << 47n) return undefined;
+    const lo = Number((v.base as bigint) >> 12n);
+    const hi = Number(((v.base as bigint) + v.len + 4095n) >> 12n);
+    return vmaKindAt(target.mm, lo, hi);
   }
 
   /** The printed iovec array of a vector argument with its count argument. */
@@ -811,6 +832,7 @@ export class Replayer {
 
   /** Run a call built by valueCall() and compare; a process_vm_* result short of the model's is the local side's. */
   private runByValue(t: TraceTask, c: StraceCall, modelPid: number, fn: () => number): void {
+    const kind = this.valueKind;
     const got = this.run(() => {
       const r = fn();
       return r < 0 ? { errno: -r, name: errnoName(-r) } : { ret: BigInt(r) };
@@ -825,6 +847,7 @@ export class Replayer {
       status: "unsupported",
       memory: true,
     };
+    if (kind !== undefined) rec.vmaKind = kind;
     if ("unsupported" in got) {
       rec.reason = got.unsupported;
       this.emit(rec);
