@@ -195,6 +195,17 @@ describe("printed arguments (strace 6.1 formats from the recorded log)", () => {
     expect(printedVector(cut?.[0], 5, "remote")).toEqual({ error: "remote: strace printed only 1 of 5 iovecs" });
   });
 
+  it("a huge page size printed as N<<MAP_HUGE_SHIFT is a shift, not a -y decoration", () => {
+    const line = log.find((l) => l.includes("<<MAP_HUGE_SHIFT"));
+    expect(line).toMatch(/MAP_HUGETLB\|21<<MAP_HUGE_SHIFT, -1, 0\) = /);
+    const rec = recs.find((c) => c.name === "mmap" && c.args.includes("<<MAP_HUGE_SHIFT"));
+    expect(rec?.status, rec?.reason).toBe("matched");
+    const a = parseArgs("NULL, 2097152, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS|MAP_HUGETLB|21<<MAP_HUGE_SHIFT, 0</dev/null>, 0");
+    expect(a?.length).toBe(6);
+    expect(a?.[3]).toMatchObject({ kind: "flags", names: ["MAP_PRIVATE", "MAP_ANONYMOUS", "MAP_HUGETLB", "21<<MAP_HUGE_SHIFT"] });
+    expect(a?.[4]).toMatchObject({ kind: "int", value: 0n, path: "/dev/null" });
+  });
+
   it("struct prctl_mm_map: every field or nothing", () => {
     const full =
       "{start_code=0x1000, end_code=0x2000, start_data=0x3000, end_data=0x3000, start_brk=0x4000, brk=0x4000, start_stack=0x7ff0, arg_start=0x7f00, arg_end=0x7f10, env_start=0x7f10, env_end=0x7f20, auxv=NULL, auxv_size=0, exe_fd=-1}";

@@ -206,6 +206,9 @@ function stringsOfArray(a: StraceArg | undefined): { items: string[]; cut: boole
   return { items, cut };
 }
 
+/** Calls run through a model entry point that takes the printed vectors or struct as values. */
+const BY_VALUE = new Set(["process_vm_readv", "process_vm_writev", "process_madvise", "prctl"]);
+
 /** The (base, len) words of printed iovecs (a base printed as data: 0, unused by the local side). */
 function words(iov: PrintedIovec[]): IovecWords[] {
   return iov.map((v) => ({ base: v.base ?? 0n, len: v.len }));
@@ -723,6 +726,7 @@ export class Replayer {
    * not say enough.
    */
   private valueCall(c: StraceCall, t: TraceTask, modelPid: number): (() => number) | null {
+    if (!BY_VALUE.has(c.name)) return null;
     const p = this.kernel.process(modelPid);
     const a = c.args;
     this.valueKind = undefined;

@@ -244,10 +244,19 @@ const ALL: Record<string, number> = { ...PROT, ...MAP, ...MADV, ...MISC_MM, ...O
 const HUGE_SIZE = /^MAP_HUGE_(\d+)(KB|MB|GB)$/;
 const UNIT: Record<string, number> = { KB: 10, MB: 20, GB: 30 };
 
+/** Shifts strace prints as `N<<NAME` in a flag word (the huge page size fields: log2 of the size). */
+const SHIFTS: Record<string, number> = { MAP_HUGE_SHIFT: 26, MFD_HUGE_SHIFT: 26, SHM_HUGE_SHIFT: 26 };
+const SHIFTED = /^(\d+)<<([A-Z][A-Z0-9_]*)$/;
+
 /** The value of one symbolic name, or null if unknown. */
 export function symbolValue(name: string, table: Record<string, number> = ALL): number | null {
   const v = table[name];
   if (v !== undefined) return v;
+  const s = SHIFTED.exec(name);
+  if (s !== null) {
+    const shift = SHIFTS[s[2] as string];
+    return shift === undefined ? null : Number(s[1]) * 2 ** shift;
+  }
   const h = HUGE_SIZE.exec(name);
   if (h !== null) {
     // MAP_HUGE_2MB = log2(2 MiB) << MAP_HUGE_SHIFT (26)

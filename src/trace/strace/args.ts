@@ -52,6 +52,10 @@ export function splitArgs(s: string): string[] | null {
     else if (c === 41 || c === 93 || c === 125) {
       depth--;
       if (depth < 0) return null;
+    } else if (c === 60 && s.charCodeAt(i + 1) === 60) {
+      // A shift in a flag word (`MAP_HUGETLB|21<<MAP_HUGE_SHIFT`), not a decoration.
+      i += 2;
+      continue;
     } else if (c === 60 && i > 0 && isWordChar(s.charCodeAt(i - 1))) {
       // A -y/-yy decoration: runs to its matching '>' (sockets print "[a->b]" inside).
       const j = decorationEnd(s, i);
@@ -118,6 +122,10 @@ function splitDecoration(full: string): { base: string; path?: string } {
   const text = full.endsWith(">(deleted)") ? full.slice(0, -9) : full;
   if (!text.endsWith(">")) return { base: full };
   for (let i = 1; i < text.length; i++) {
+    if (text.charCodeAt(i) === 60 && text.charCodeAt(i + 1) === 60) {
+      i++;
+      continue;
+    }
     if (text.charCodeAt(i) === 60 && isWordChar(text.charCodeAt(i - 1))) {
       if (decorationEnd(text, i) === text.length) return { base: text.slice(0, i), path: text.slice(i + 1, -1) };
       return { base: full };
@@ -163,6 +171,8 @@ export function unescapeCString(body: string): string {
 }
 
 const FLAG_WORD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A field of a flag word printed as `N<<NAME_SHIFT` (MAP_HUGE, MFD_HUGE, SHM_HUGE sizes): kept as a name. */
+const SHIFTED_WORD = /^\d+<<[A-Z][A-Z0-9_]*$/;
 
 const NAMED = /^([a-z_][a-z0-9_]*)=/;
 
@@ -201,7 +211,7 @@ function classifyValue(raw: string): StraceArg {
     for (const part of base.split("|")) {
       const v = parseInteger(part);
       if (v !== null) bits |= v;
-      else if (FLAG_WORD.test(part)) names.push(part);
+      else if (FLAG_WORD.test(part) || SHIFTED_WORD.test(part)) names.push(part);
       else return { kind: "other", raw };
     }
     return path === undefined ? { kind: "flags", raw, names, bits } : { kind: "flags", raw, names, bits, path };
