@@ -126,11 +126,21 @@ function eachPage(addr: number, len: number, reach: (page: number, off: number, 
   return done;
 }
 
+/**
+ * __access_remote_vm() for one page: GUP, and where no VMA covers the page, expand_stack()
+ * and GUP again — unlike GUP itself, /proc/PID/mem grows a VM_GROWSDOWN VMA.
+ */
+function accessRemotePage(mm: Mm, page: number, write: boolean, force: boolean): Vma | null {
+  const v = remotePage(mm, page, write, force);
+  if (v !== null || mm.tree.find(page) !== null) return v;
+  return expandStackFor(mm, page) === null ? null : remotePage(mm, page, write, force);
+}
+
 /** access_remote_vm() read: the bytes of `mm` before the first page GUP cannot reach. */
 export function remoteRead(mm: Mm, addr: number, len: number, force: boolean): Uint8Array {
   const out = new Uint8Array(len);
   const n = eachPage(addr, len, (page, off, at, n) => {
-    const v = remotePage(mm, page, false, force);
+    const v = accessRemotePage(mm, page, false, force);
     if (v === null) return false;
     readBytes(mm, v, page, off, out, at, n);
     return true;
@@ -141,7 +151,7 @@ export function remoteRead(mm: Mm, addr: number, len: number, force: boolean): U
 /** access_remote_vm() write: how many bytes went into `mm` before the first unreachable page. */
 export function remoteWrite(mm: Mm, addr: number, bytes: Uint8Array, force: boolean): number {
   return eachPage(addr, bytes.length, (page, off, at, n) => {
-    if (remotePage(mm, page, true, force) === null) return false;
+    if (accessRemotePage(mm, page, true, force) === null) return false;
     writeBytes(mm, page, off, bytes.subarray(at, at + n));
     return true;
   });
@@ -203,15 +213,32 @@ interface Iovec {
   len: number;
 }
 
-/** The raw (base, len) words of an iovec array, or −EFAULT. */
+/** TASK_SIZE_MAX, x86_64 USER_PTR_MAX without LAM: access_ok() accepts ranges ending at or below it. */
+const USER_PTR_MAX = 2 ** 47 - PAGE;
+
+/** x86 __access_ok(ptr, size) for a size not known at compile time: ptr + size ≤ USER_PTR_MAX, no wrap. */
+function accessOk(base: bigint, len: bigint): boolean {
+  const sum = base + len;
+  return sum < 1n << 64n && sum <= BigInt(USER_PTR_MAX);
+}
+
+/**
+ * copy_iovec_from_user(): the raw (base, len) words of an iovec array, or −EFAULT / −EINVAL.
+ * user_access_begin() checks the whole array's range; then entry by entry, so a negative
+ * length (EINVAL) before an unreadable entry (EFAULT) wins, and the other way round.
+ */
 function readIovecWords(mm: Mm, addr: U64, count: number): Array<[bigint, bigint]> | number {
   if (count === 0) return [];
-  if (typeof addr === "bigint" || addr + count * 16 > USER_LIMIT) return -EFAULT;
-  const b = localRead(mm, addr, count * 16);
-  if (b.length < count * 16) return -EFAULT;
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (typeof addr === "bigint" || !accessOk(BigInt(addr), BigInt(count * 16))) return -EFAULT;
   const out: Array<[bigint, bigint]> = [];
-  for (let i = 0; i < count; i++) out.push([dv.getBigUint64(i * 16, true), dv.getBigUint64(i * 16 + 8, true)]);
+  for (let i = 0; i < count; i++) {
+    const b = localRead(mm, addr + i * 16, 16);
+    if (b.length < 16) return -EFAULT;
+    const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const w: [bigint, bigint] = [dv.getBigUint64(0, true), dv.getBigUint64(8, true)];
+    if (w[1] >= 1n << 63n) return -EINVAL;
+    out.push(w);
+  }
   return out;
 }
 
@@ -219,7 +246,7 @@ function toIovec(w: [bigint, bigint], len: bigint): Iovec {
   return { base: Number(w[0] < BigInt(USER_LIMIT) ? w[0] : BigInt(USER_LIMIT)), len: Number(len) };
 }
 
-/** import_iovec(): count ≤ UIO_MAXIOV, no negative length, total cut at MAX_RW_COUNT. */
+/** import_iovec(): count ≤ UIO_MAXIOV, no negative length, access_ok, total cut at MAX_RW_COUNT. */
 function importIovec(mm: Mm, addr: U64, countArg: U64): Iovec[] | number {
   if (typeof countArg === "bigint" || countArg > IOV_MAX) return -EINVAL;
   const words = readIovecWords(mm, addr, countArg);
@@ -227,13 +254,20 @@ function importIovec(mm: Mm, addr: U64, countArg: U64): Iovec[] | number {
   return importIovecWords(words);
 }
 
-/** import_iovec() after the copy: no negative length, total cut at MAX_RW_COUNT. */
+/**
+ * __import_iovec() after the copy: no negative length (copy_iovec_from_user checked every
+ * entry first), then per entry access_ok() (EFAULT) and the cut at MAX_RW_COUNT. One
+ * iovec goes through import_ubuf(), which cuts the length before access_ok().
+ */
 function importIovecWords(words: Array<[bigint, bigint]>): Iovec[] | number {
+  if (words.some((w) => w[1] >= 1n << 63n)) return -EINVAL;
   let total = 0n;
   const out: Iovec[] = [];
+  const single = words.length === 1;
   for (const w of words) {
     let len = w[1];
-    if (len >= 1n << 63n) return -EINVAL;
+    if (single && len > BigInt(MAX_RW_COUNT)) len = BigInt(MAX_RW_COUNT);
+    if (!accessOk(w[0], len)) return -EFAULT;
     if (len > BigInt(MAX_RW_COUNT) - total) len = BigInt(MAX_RW_COUNT) - total;
     total += len;
     out.push(toIovec(w, len));
@@ -367,28 +401,77 @@ function processVmRwCore(p: Process, pidArg: U64, local: LocalSide, remote: Iove
   return moved > 0 ? moved : rc;
 }
 
-/** process_vm_rw_single_vec(): one remote iovec, page by page; −EFAULT at the first failure. */
+/** PVM_MAX_KMALLOC_PAGES / sizeof(struct page *): pages pinned per round. */
+const PVM_PAGES_PER_LOOP = (2 * PAGE) / 8;
+
+/**
+ * process_vm_rw_single_vec(): one remote iovec in rounds of up to 1024 pages. Each round
+ * pins (faults in) every page of the round it can reach — however few bytes the local side
+ * will take — then copies (process_vm_rw_pages). Nothing pinned: −EFAULT; a short local
+ * copy: −EFAULT after the bytes that moved.
+ */
 function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalSide, write: boolean): number {
-  let done = 0;
-  const len = Math.min(r.len, local.remaining);
-  while (done < len) {
-    const pos = r.base + done;
-    if (pos >= USER_LIMIT) return -EFAULT;
-    const page = Math.floor(pos / PAGE);
-    const n = Math.min(len - done, (page + 1) * PAGE - pos);
-    const v = remotePage(mm, page, write, false);
-    if (v === null) return -EFAULT;
+  if (r.len === 0) return 0;
+  let pa = Math.floor(r.base / PAGE);
+  let offset = r.base - pa * PAGE;
+  let nrPages = Math.floor((r.base + r.len - 1) / PAGE) - pa + 1;
+  let len = r.len;
+  let rc = 0;
+  while (rc === 0 && nrPages > 0 && local.remaining > 0) {
+    const pinned = pinRemotePages(mm, pa, Math.min(nrPages, PVM_PAGES_PER_LOOP), write);
+    if (pinned.length === 0) return -EFAULT;
+    const bytes = Math.min(pinned.length * PAGE - offset, len);
+    rc = processVmRwPages(localMm, mm, pa, pinned, offset, bytes, local, write);
+    len -= bytes;
+    offset = 0;
+    nrPages -= pinned.length;
+    pa += pinned.length;
+  }
+  return rc;
+}
+
+/** pin_user_pages_remote() without FOLL_FORCE: the VMAs of the first pages from `page` that GUP reaches. */
+function pinRemotePages(mm: Mm, page: number, count: number, write: boolean): Vma[] {
+  const out: Vma[] = [];
+  for (let k = 0; k < count; k++) {
+    if ((page + k) * PAGE >= USER_LIMIT) break;
+    const v = remotePage(mm, page + k, write, false);
+    if (v === null) break;
+    out.push(v);
+  }
+  return out;
+}
+
+/** process_vm_rw_pages(): copy between the pinned pages and the local side; −EFAULT on a short local copy. */
+function processVmRwPages(
+  localMm: Mm,
+  mm: Mm,
+  firstPage: number,
+  vmas: Vma[],
+  offset: number,
+  len: number,
+  local: LocalSide,
+  write: boolean,
+): number {
+  let k = 0;
+  while (len > 0 && local.remaining > 0) {
+    const page = firstPage + k;
+    const v = vmas[k] as Vma;
+    const n = Math.min(PAGE - offset, len);
     const buf = new Uint8Array(n);
+    let copied: number;
     if (write) {
-      const got = local.transfer(localMm, buf, 0, n, false);
-      writeBytes(mm, page, pos - page * PAGE, buf.subarray(0, got));
-      if (local instanceof AssumedLocal && !local.bytesKnown && got > 0) markUnknown(mm, v, page);
-      if (got < n) return -EFAULT;
+      copied = local.transfer(localMm, buf, 0, n, false);
+      writeBytes(mm, page, offset, buf.subarray(0, copied));
+      if (local instanceof AssumedLocal && !local.bytesKnown && copied > 0) markUnknown(mm, v, page);
     } else {
-      if (local.wantsBytes) readBytes(mm, v, page, pos - page * PAGE, buf, 0, n);
-      if (local.transfer(localMm, buf, 0, n, true) < n) return -EFAULT;
+      if (local.wantsBytes) readBytes(mm, v, page, offset, buf, 0, n);
+      copied = local.transfer(localMm, buf, 0, n, true);
     }
-    done += n;
+    len -= copied;
+    if (copied < n && local.remaining > 0) return -EFAULT;
+    offset = 0;
+    k++;
   }
   return 0;
 }
