@@ -414,7 +414,8 @@ function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalSide, w
   if (r.len === 0) return 0;
   let pa = Math.floor(r.base / PAGE);
   let offset = r.base - pa * PAGE;
-  let nrPages = Math.floor((r.base + r.len - 1) / PAGE) - pa + 1;
+  // From the offset in the page: base + len is not exact near 2^53 (the stand-in for "beyond").
+  let nrPages = Math.floor((offset + r.len - 1) / PAGE) + 1;
   let len = r.len;
   let rc = 0;
   while (rc === 0 && nrPages > 0 && local.remaining > 0) {
@@ -627,15 +628,18 @@ function processMadviseIov(p: Process, pidfd: U64, iov: Iovec[], adviceArg: U64)
 
 /** vector_madvise(): each iovec as one madvise(); stop at the first error. */
 function vectorMadvise(mm: Mm, iov: Iovec[], advice: number): number {
-  let done = 0;
+  const total = iov.reduce((n, v) => n + v.len, 0);
+  let remaining = total;
   let ret = 0;
   for (const v of iov) {
-    if (v.len === 0) continue;
+    // The loop runs while iov_iter_count() > 0: an empty iovec before the end is still
+    // checked (madvise_should_skip: EINVAL if unaligned), empty ones after it are not.
+    if (remaining === 0) break;
     ret = sysMadvise(mm, v.base, v.len, advice);
     if (ret < 0) break;
-    done += v.len;
+    remaining -= v.len;
   }
-  return done > 0 ? done : ret;
+  return total - remaining > 0 ? total - remaining : ret;
 }
 
 // ---------------------------------------------------------------------------------------------
