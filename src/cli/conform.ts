@@ -4,7 +4,7 @@ import cliProgress from "cli-progress";
 import pc from "picocolors";
 import { type ConformReport, loadConform } from "../report/engines.js";
 
-export type ConformCliOptions = { programs: number; seed: number; ops: number; whole: boolean; json: boolean };
+export type ConformCliOptions = { programs: number; seed: number; ops: number; whole: boolean; procs?: boolean; json: boolean };
 
 export async function conformCommand(o: ConformCliOptions): Promise<number> {
   const { runConform } = await loadConform();
@@ -22,22 +22,25 @@ export async function conformCommand(o: ConformCliOptions): Promise<number> {
     : null;
   if (!o.json)
     process.stdout.write(
-      `aspace conform: ${o.programs} programs of ${o.ops} ops, seed ${o.seed}${o.whole ? ", whole address space" : ""}\n`,
+      `aspace conform: ${o.programs} programs of ${o.ops} ops, seed ${o.seed}${o.whole ? ", whole address space" : ""}${o.procs ? ", two processes" : ""}\n`,
     );
   bar?.start(o.programs, 0);
   let report: ConformReport;
   try {
-    report = await runConform({
+    // `procs` is passed through to src/oracle/conform.ts (ConformOptions.procs).
+    const opts = {
       programs: o.programs,
       seed: o.seed,
       ops: o.ops,
       whole: o.whole,
-      onProgress: (done, total) => {
+      procs: o.procs === true,
+      onProgress: (done: number, total: number) => {
         if (!bar) return;
         bar.setTotal(total);
         bar.update(done);
       },
-    });
+    };
+    report = await runConform(opts);
   } finally {
     bar?.stop();
   }
@@ -49,7 +52,10 @@ export async function conformCommand(o: ConformCliOptions): Promise<number> {
   return report.divergences > 0 ? 1 : 0;
 }
 
-export function formatConform(r: ConformReport, o: { seed: number; programs: number; ops: number }): string {
+export function formatConform(
+  r: ConformReport,
+  o: { seed: number; programs: number; ops: number; whole?: boolean; procs?: boolean },
+): string {
   const out: string[] = [];
   const rate = r.seconds > 0 ? ` (${Math.round(r.syscalls / r.seconds)} syscalls/s)` : "";
   out.push(`${r.programs} programs, ${r.syscalls} syscalls compared with the live kernel in ${r.seconds.toFixed(1)} s${rate}`);
@@ -67,6 +73,7 @@ export function formatConform(r: ConformReport, o: { seed: number; programs: num
     out.push(d.test.replace(/\n$/, ""));
   }
   if (r.first.length < r.divergences) out.push("", pc.dim(`(${r.divergences - r.first.length} more not shown)`));
-  out.push("", pc.dim(`reproduce: aspace conform --programs ${o.programs} --seed ${o.seed} --ops ${o.ops}`));
+  const flags = `${o.whole ? " --whole" : ""}${o.procs ? " --procs" : ""}`;
+  out.push("", pc.dim(`reproduce: aspace conform --programs ${o.programs} --seed ${o.seed} --ops ${o.ops}${flags}`));
   return `${out.join("\n")}\n`;
 }

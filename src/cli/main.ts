@@ -90,9 +90,10 @@ Start with \`aspace study\` (what each sealing policy breaks) or \`aspace exec-m
     .option("--seed <s>", "seed (default: a random one, printed)", seedArg)
     .option("--ops <k>", "ops per program", positiveInt("--ops", 8192), 40)
     .option("--whole", "let programs act on the whole address space, not only an arena")
+    .option("--procs", "two processes: fork a peer, mix in prctl, process_vm_readv/writev, process_madvise, /proc/PID/mem")
     .option("--json", "print exactly one JSON object: the report")
     .option("--exec [bin...]", "instead: compare the layout right after execve of real binaries (default /bin/true, ls, python3, node)")
-    .action(async (o: { programs: number; seed?: number; ops: number; whole?: boolean; json?: boolean; exec?: true | string[] }) => {
+    .action(async (o: { programs: number; seed?: number; ops: number; whole?: boolean; procs?: boolean; json?: boolean; exec?: true | string[] }) => {
       if (o.exec !== undefined) {
         status = conformExecCommand(o.exec === true ? [] : o.exec, { json: o.json === true });
         return;
@@ -102,6 +103,7 @@ Start with \`aspace study\` (what each sealing policy breaks) or \`aspace exec-m
         seed: o.seed ?? randomInt(1, 2 ** 31 - 1),
         ops: o.ops,
         whole: o.whole === true,
+        procs: o.procs === true,
         json: o.json === true,
       });
     });

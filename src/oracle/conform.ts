@@ -24,6 +24,9 @@ export interface ConformOptions {
   ops: number;
   /** Also aim at the executor's real layout (vdso, vvar, heap, gaps), not only the arena. */
   whole?: boolean;
+  /** Programs with two processes: fork, prctl, process_vm_readv/writev, pidfd_open,
+   *  process_madvise, /proc/PID/mem (generator.ts, ProcGen). */
+  procs?: boolean;
   onProgress?: (done: number, total: number) => void;
   /** A model run that takes longer is a divergence ("model hung"); default 5000 ms. */
   modelTimeoutMs?: number;
@@ -351,9 +354,10 @@ async function probeTargets(session: ConformSession): Promise<GenTargets> {
   return targetsFromExec(probe.kernel, { memoryFailure: hostHasMemoryFailure() });
 }
 
+/** Not a syscall: accesses and pokes (fork, memread and memwrite are). */
 const isAccess = (line: string) => {
   const op = parseOp(line);
-  return op.kind === "access";
+  return op.kind === "access" || op.kind === "poke";
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -441,7 +445,7 @@ export async function runConform(opts: ConformOptions): Promise<ConformReport> {
   try {
     const targets = await probeTargets(session);
     const seeds = Array.from({ length: opts.programs }, (_, i) => programSeed(opts.seed, i));
-    const templates = seeds.map((seed) => generateProgram({ seed, ops: opts.ops, whole: opts.whole ?? false, targets }).ops);
+    const templates = seeds.map((seed) => generateProgram({ seed, ops: opts.ops, whole: opts.whole ?? false, procs: opts.procs ?? false, targets }).ops);
     let syscalls = 0;
     let divergences = 0;
     let unsupported = 0;

@@ -118,7 +118,9 @@ export function targetsFromExec(init: ExecResult, opts: { memoryFailure: boolean
 // ---------------------------------------------------------------------------------------------
 // The executor's safety: which ops could kill it.
 
-type Op = { name: string; args: Array<bigint | string> };
+/** An op; `proc` 1 is run by the peer (printed with the "@1" prefix). String args are tokens
+ *  (paths, "%0"/"%1" pids). */
+type Op = { name: string; args: Array<bigint | string>; proc?: 0 | 1 };
 
 const pageAlign = (x: bigint) => ((x + PAGE - 1n) / PAGE) * PAGE;
 const pageDown = (x: bigint) => x - (x % PAGE);
@@ -162,6 +164,10 @@ export function endangersExecutor(op: Op, t: GenTargets): boolean {
       return hits(a[0] as bigint, a[1] as bigint);
     case "write":
       return hitsUnchecked(a[0] as bigint, a[1] as bigint);
+    case "poke":
+      return hitsUnchecked(a[0] as bigint, 8n);
+    case "memwrite": // FOLL_FORCE: it writes read-only text too
+      return hitsUnchecked(a[1] as bigint, a[2] as bigint);
     case "madvise":
       return DESTRUCTIVE_ADVICE.has(a[2] as bigint) && hits(a[0] as bigint, a[1] as bigint);
     case "mmap": {
@@ -199,7 +205,8 @@ function num(x: bigint): string {
 }
 
 function formatOp(op: Op): string {
-  return [op.name, ...op.args.map((x) => (typeof x === "string" ? x : num(x)))].join(" ");
+  const line = [op.name, ...op.args.map((x) => (typeof x === "string" ? x : num(x)))].join(" ");
+  return op.proc === 1 ? `@1 ${line}` : line;
 }
 
 /** Substitutes the program's file directory. */
@@ -214,6 +221,9 @@ export interface GenOptions {
   seed: number;
   ops: number;
   whole?: boolean;
+  /** Fork a peer early and mix prctl, process_vm_readv/writev, pidfd_open, process_madvise
+   *  and /proc/PID/mem ops into both processes' programs (procs.ts). */
+  procs?: boolean;
   targets: GenTargets;
 }
 
@@ -292,12 +302,12 @@ const OP_WEIGHTS = {
   read: 4,
 } as const;
 
-class Gen {
+export class Gen {
   readonly rng: Rng;
   readonly arenaPages: number;
   /** Open fds as the kernel allocates them (lowest free); 0-2 and the report fd are taken. */
-  private readonly fds = new Set<number>([0, 1, 2, 100]);
-  private readonly mine: number[] = [];
+  protected fds = new Set<number>([0, 1, 2, 100]);
+  protected mine: number[] = [];
   private files = 0;
 
   constructor(
@@ -578,12 +588,22 @@ class Gen {
   /** An op that cannot kill the executor (redrawn until it is) and whose result the model
    *  can know. */
   safeOp(): Op {
+    return this.safe(() => this.op());
+  }
+
+  /** The first op `draw` makes that cannot kill the executor and whose result the model can know. */
+  safe(draw: () => Op): Op {
     for (;;) {
-      const op = this.op();
-      if (endangersExecutor(op, this.t) || this.readsUnknownBytes(op)) continue;
+      const op = draw();
+      if (this.endangers(op) || this.readsUnknownBytes(op)) continue;
       this.noteSpecials(op);
       return op;
     }
+  }
+
+  /** Could the op kill the executor? */
+  protected endangers(op: Op): boolean {
+    return endangersExecutor(op, this.t);
   }
 
   /** Once an op may have remapped, re-protected or written a special mapping, its bytes can
@@ -601,17 +621,341 @@ class Gen {
   /** The model does not know the bytes of the executor's own memory or of [vdso]/[vvar]
    *  (the latter change with the clock): `read` must not hash them. */
   private readsUnknownBytes(op: Op): boolean {
-    if (op.name !== "read") return false;
+    if (op.name !== "read" && op.name !== "memread") return false;
     if (this.specialsTouched) return true;
-    const r = touchedRange(op.args[0] as bigint, op.args[1] as bigint);
+    const [a, l] = op.name === "read" ? op.args : op.args.slice(1);
+    const r = touchedRange(a as bigint, l as bigint);
     return r !== null && (intersectsAny(this.t.protectedRanges, r.start, r.end) || intersectsAny(this.t.specials, r.start, r.end));
   }
 }
 
 /** A random program: arena setup, then `opts.ops` ops. Deterministic in (seed, ops, whole, targets). */
 export function generateProgram(opts: GenOptions, name = `s${opts.seed}`): Program {
+  if (opts.procs) return generateProcsProgram(opts, name);
   const g = new Gen(opts, opts.targets);
   const ops = g.setup();
   while (ops.length < opts.ops + 2) ops.push(g.safeOp());
+  return { name, ops: ops.map(formatOp) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two processes (--procs): process 0 forks a peer early; then both run the memory ops above,
+// mixed with prctl (PR_SET_MM_MAP valid and with each invalid field, single-field PR_SET_MM,
+// PR_SET_VMA, THP disable, PR_GET_AUXV), process_vm_readv/writev, pidfd_open +
+// process_madvise and /proc/PID/mem reads and writes, each aimed at either process.
+//
+// Structs and iovec arrays are laid out with `poke` in a scratch VMA (SCRATCH) that the
+// program maps first and that no other op may change (it joins the protected ranges), so
+// what the kernel reads there is exactly what the generator wrote. Every address the remote
+// ops read or write is an arena address or one that is never mapped: never the executor's
+// own memory, so they cannot kill either process or make bytes the model does not know.
+
+export const SCRATCH = 0x300000000n;
+const SCRATCH_PAGES = 4n;
+const MM_MAP = SCRATCH; // struct prctl_mm_map (104 bytes)
+const LIOV = SCRATCH + 0x200n; // local iovec array
+const RIOV = SCRATCH + 0x300n; // remote iovec array
+const AUXV = SCRATCH + PAGE; // an auxv for PR_SET_MM_MAP (up to 2 pages)
+const MAP_SIZE_OUT = SCRATCH + 3n * PAGE; // PR_SET_MM_MAP_SIZE's u32
+const PRCTL_MM_MAP_SIZE = 104n;
+const AUXV_MAX = 448n;
+
+const PR_SET_MM = 35n;
+const PR_SET_MM_MAP = 14n;
+const PR_SET_MM_MAP_SIZE = 15n;
+const PR_SET_VMA = 0x53564d41n;
+const PR_SET_THP_DISABLE = 41n;
+const PR_GET_THP_DISABLE = 42n;
+const PR_GET_AUXV = 0x41555856n;
+/** Never mapped in an executor child: below the executable, non-canonical, the vsyscall page. */
+const UNMAPPED: readonly bigint[] = [0n, 0x10000n, 0x1000n, 1n << 47n, VSYSCALL, TWO64 - PAGE];
+
+interface ProcState {
+  fds: Set<number>;
+  mine: number[];
+  pidfds: number[];
+  /** saved_auxv is what this generator set (PR_GET_AUXV's bytes are then known to the model). */
+  auxvKnown: boolean;
+}
+
+class ProcGen extends Gen {
+  private readonly state: [ProcState, ProcState | null];
+  private cur: 0 | 1 = 0;
+
+  constructor(opts: GenOptions) {
+    const scratch = { start: SCRATCH, end: SCRATCH + SCRATCH_PAGES * PAGE };
+    const t = { ...opts.targets, protectedRanges: [...opts.targets.protectedRanges, scratch] };
+    super(opts, t);
+    this.state = [{ fds: this.fds, mine: this.mine, pidfds: [], auxvKnown: false }, null];
+  }
+
+  /** Also: the peer is a fork, so the executor's own memory must not be MADV_DONTFORK or
+   *  MADV_WIPEONFORK (the peer would start without its stack or with zeroed data). */
+  protected override endangers(op: Op): boolean {
+    if (super.endangers(op)) return true;
+    if (op.name !== "madvise" || (op.args[2] !== 10n && op.args[2] !== 18n)) return false;
+    const r = touchedRange(BigInt.asUintN(64, op.args[0] as bigint), BigInt.asUintN(64, op.args[1] as bigint));
+    return r !== null && intersectsAny(this.t.protectedRanges, r.start, r.end);
+  }
+
+  override setup(): Op[] {
+    return [...super.setup(), { name: "mmap", args: [SCRATCH, SCRATCH_PAGES * PAGE, 3n, 0x32n, -1n, 0n] }];
+  }
+
+  private use(p: 0 | 1): ProcState {
+    const st = this.state[p] as ProcState;
+    this.cur = p;
+    this.fds = st.fds;
+    this.mine = st.mine;
+    return st;
+  }
+
+  /** The fork: the peer starts with copies of process 0's fds. */
+  fork(): Op {
+    const s0 = this.state[0];
+    this.state[1] = { fds: new Set(s0.fds), mine: [...s0.mine], pidfds: [...s0.pidfds], auxvKnown: s0.auxvKnown };
+    return { name: "fork", args: [] };
+  }
+
+  /** The next ops: one memory op, or a group of pokes and the process op that reads them. */
+  next(): Op[] {
+    const r = this.rng;
+    const p: 0 | 1 = this.state[1] !== null && r.chance(0.4) ? 1 : 0;
+    const st = this.use(p);
+    const ops = r.chance(0.4) ? this.procGroup(st) : [this.safeOp()];
+    for (const op of ops) op.proc = p;
+    return ops;
+  }
+
+  private pid(): string {
+    return this.state[1] === null || this.rng.chance(0.3) ? `%${this.cur}` : `%${1 - this.cur}`;
+  }
+
+  /** An address a remote op may read or write: the arena (often its start), or never mapped. */
+  private remoteAddr(): bigint {
+    const r = this.rng;
+    if (r.chance(0.12)) return r.pick(UNMAPPED);
+    const a = r.chance(0.5) ? ARENA + BigInt(r.int(0, 16)) * PAGE : this.arenaPage();
+    return r.chance(0.8) ? a : a + BigInt(r.int(1, 4095));
+  }
+
+  private remoteLen(): bigint {
+    const r = this.rng;
+    return r.pick([0n, 1n, 8n, 0x100n, PAGE, 2n * PAGE, 3n * PAGE, PAGE + 7n, 5n * PAGE]);
+  }
+
+  private poke(addr: bigint, value: bigint): Op {
+    return { name: "poke", args: [addr, BigInt.asUintN(64, value)] };
+  }
+
+  private procGroup(st: ProcState): Op[] {
+    const kind = this.rng.weighted({ mmMap: 20, prctl: 12, pvm: 22, pidfd: 6, pmadvise: 14, memio: 18, sealed: 8 });
+    switch (kind) {
+      case "mmMap":
+        return this.setMmMap(st);
+      case "prctl":
+        return [this.prctl(st)];
+      case "pvm":
+        return this.processVm();
+      case "pidfd":
+        return [this.pidfdOpen(st)];
+      case "pmadvise":
+        return this.processMadvise(st);
+      case "memio":
+        return [this.memio()];
+      default:
+        return this.sealedTarget();
+    }
+  }
+
+  /** PR_SET_MM_MAP with a struct that is valid or wrong in one way (validate_prctl_map_addr's
+   *  rules, auxv, exe_fd), or the size/pointer wrong. A valid struct keeps start_brk and brk
+   *  where brk() ops cannot unmap the executor (never below the initial start_brk, brk at the
+   *  initial break or at start_brk). */
+  private setMmMap(st: ProcState): Op[] {
+    const r = this.rng;
+    const t = this.t;
+    const exe = t.protectedRanges[1] ?? t.protectedRanges[0] ?? { start: 0x400000n, end: 0x401000n };
+    const data = t.protectedRanges[4] ?? exe;
+    const stackTop = t.stack.end - PAGE;
+    const f: bigint[] = [
+      exe.start,
+      exe.end,
+      data.start,
+      data.end,
+      t.startBrk,
+      r.chance(0.8) ? t.brk : t.startBrk,
+      r.chance(0.7) ? stackTop : r.chance(0.5) ? ARENA + BigInt(r.int(0, 8)) * PAGE + 0x10n : SCRATCH + 0x800n,
+      stackTop + 0x100n,
+      stackTop + 0x200n,
+      stackTop + 0x200n,
+      stackTop + 0x300n,
+    ];
+    let auxv = 0n;
+    let auxvSize = 0n;
+    let exeFd = 0xffffffffn;
+    let size = PRCTL_MM_MAP_SIZE;
+    let ptr = MM_MAP;
+    let auxvValid = false;
+    const pokes: Op[] = [];
+    switch (r.weighted({ valid: 30, low: 12, high: 10, order: 12, auxv: 12, exefd: 8, size: 4, ptr: 4 })) {
+      case "low": // below mmap_min_addr
+        f[r.int(0, 10)] = r.pick([0n, 0xfffn]);
+        break;
+      case "high": // at or above TASK_SIZE
+        f[r.int(0, 10)] = r.pick([TASK_SIZE, 1n << 63n, TWO64 - PAGE]);
+        break;
+      case "order": {
+        const pair = r.pick([0, 2, 4, 7, 9]);
+        const [a, b] = [f[pair] as bigint, f[pair + 1] as bigint];
+        // start_code must be below end_code; the others may be equal.
+        if (pair === 0 && r.chance(0.5)) f[1] = a;
+        else [f[pair], f[pair + 1]] = [b + PAGE, a];
+        break;
+      }
+      case "auxv": {
+        auxvSize = r.pick([8n, 16n, 64n, 0x100n, AUXV_MAX, AUXV_MAX + 1n, AUXV_MAX + 8n, 0x1000n]);
+        auxv = r.chance(0.8) ? AUXV : r.pick([0n, 0x10000n]);
+        auxvValid = auxv === AUXV && auxvSize <= AUXV_MAX;
+        for (let i = 0n; i < (auxvSize < 64n ? auxvSize : 64n); i += 8n) pokes.push(this.poke(AUXV + i, BigInt(r.int(0, 40))));
+        break;
+      }
+      case "exefd":
+        exeFd = BigInt(st.mine.length > 0 && r.chance(0.5) ? r.pick(st.mine) : r.pick([0, 1, 50, 0x7fffffff]));
+        break;
+      case "size":
+        size = r.pick([0n, 103n, 105n, 0x1000n]);
+        break;
+      case "ptr":
+        ptr = r.pick(UNMAPPED);
+        break;
+      default:
+        break;
+    }
+    f.forEach((v, i) => pokes.push(this.poke(MM_MAP + BigInt(i) * 8n, v)));
+    pokes.push(this.poke(MM_MAP + 88n, auxv));
+    pokes.push(this.poke(MM_MAP + 96n, auxvSize | (exeFd << 32n)));
+    if (auxvValid) st.auxvKnown = true;
+    return [...pokes, { name: "prctl", args: [PR_SET_MM, PR_SET_MM_MAP, ptr, size, 0n] }];
+  }
+
+  /** The other prctl options the model answers. */
+  private prctl(st: ProcState): Op {
+    const r = this.rng;
+    switch (r.weighted({ single: 20, mapSize: 8, badArgs: 6, vma: 6, thpSet: 14, thpGet: 10, auxv: 10 })) {
+      case "single": // CAP_SYS_RESOURCE is missing: EPERM (arg checks first)
+        return { name: "prctl", args: [PR_SET_MM, BigInt(r.int(1, 13)), this.remoteAddr(), 0n, 0n] };
+      case "mapSize":
+        return { name: "prctl", args: [PR_SET_MM, PR_SET_MM_MAP_SIZE, r.chance(0.7) ? MAP_SIZE_OUT : r.pick(UNMAPPED), 0n, 0n] };
+      case "badArgs":
+        return { name: "prctl", args: [PR_SET_MM, BigInt(r.int(0, 16)), MM_MAP, r.pick([0n, 1n, 104n]), r.pick([0n, 1n])] };
+      case "vma":
+        return { name: "prctl", args: [PR_SET_VMA, r.pick([0n, 1n]), ARENA, PAGE, SCRATCH + 0x900n] };
+      case "thpSet":
+        return { name: "prctl", args: [PR_SET_THP_DISABLE, r.pick([0n, 1n, 1n, 2n]), r.pick([0n, 0n, 2n, 1n, 4n]), r.pick([0n, 0n, 1n]), 0n] };
+      case "thpGet":
+        return { name: "prctl", args: [PR_GET_THP_DISABLE, r.pick([0n, 0n, 0n, 1n]), 0n, 0n, 0n] };
+      default: {
+        // PR_GET_AUXV copies saved_auxv, whose bytes the model knows only once the generator
+        // set them: before that only a length of 0 or a pointer that cannot be written.
+        const len = r.pick([0n, 8n, 0x100n, AUXV_MAX, 0x1000n]);
+        const buf = st.auxvKnown && r.chance(0.7) ? ARENA + BigInt(r.int(0, 8)) * PAGE : r.chance(0.5) ? 0n : r.pick(UNMAPPED);
+        const known = st.auxvKnown || len === 0n || UNMAPPED.includes(buf);
+        return { name: "prctl", args: [PR_GET_AUXV, buf, known ? len : 0n, r.chance(0.9) ? 0n : 1n, 0n] };
+      }
+    }
+  }
+
+  /** An iovec array of 0-3 entries at `at` in the caller's scratch VMA. */
+  private iovecs(at: bigint, n: number): Op[] {
+    const out: Op[] = [];
+    for (let i = 0; i < n; i++) {
+      const len = this.rng.chance(0.04) ? 1n << 63n : this.remoteLen();
+      out.push(this.poke(at + BigInt(i) * 16n, this.remoteAddr()), this.poke(at + BigInt(i) * 16n + 8n, len));
+    }
+    return out;
+  }
+
+  private iovPtr(at: bigint): bigint {
+    return this.rng.chance(0.95) ? at : this.rng.pick(UNMAPPED);
+  }
+
+  private vlen(n: number): bigint {
+    return this.rng.chance(0.93) ? BigInt(n) : this.rng.pick([1025n, 1024n, BigInt(n + 1)]);
+  }
+
+  /** process_vm_readv/writev: partial transfers over unmapped, read-only or sealed pages. */
+  private processVm(): Op[] {
+    const r = this.rng;
+    const nl = r.int(0, 3);
+    const nr = r.int(0, 3);
+    const name = r.chance(0.5) ? "process_vm_readv" : "process_vm_writev";
+    const flags = r.chance(0.95) ? 0n : r.pick([1n, TWO64 - 1n]);
+    return [
+      ...this.iovecs(LIOV, nl),
+      ...this.iovecs(RIOV, nr),
+      { name, args: [this.pid(), this.iovPtr(LIOV), this.vlen(nl), this.iovPtr(RIOV), this.vlen(nr), flags] },
+    ];
+  }
+
+  private pidfdOpen(st: ProcState): Op {
+    const r = this.rng;
+    const flags = r.chance(0.85) ? 0n : r.pick([0x800n, 1n, 0x80n]);
+    // A pidfd takes the lowest free fd (it is not mappable: not one of `mine`).
+    if (flags !== 1n) {
+      const fd = this.lowestFreeFd();
+      st.fds.add(fd);
+      st.pidfds.push(fd);
+    }
+    return { name: "pidfd_open", args: [this.pid(), flags] };
+  }
+
+  /** process_madvise through a pidfd (or PIDFD_SELF, or a bad fd): remote advice is COLD,
+   *  PAGEOUT, WILLNEED or COLLAPSE only; the rest EINVAL. */
+  private processMadvise(st: ProcState): Op[] {
+    const r = this.rng;
+    const n = r.int(0, 3);
+    const fd = st.pidfds.length > 0 && r.chance(0.8) ? BigInt(r.pick(st.pidfds)) : r.pick([0n, 77n, -10000n, -10001n, -20000n]);
+    const advice = r.weighted({ 20: 20, 21: 8, 3: 14, 25: 4, 4: 6, 0: 4, 14: 3, 99: 3, 8: 3 });
+    const flags = r.chance(0.95) ? 0n : 1n;
+    return [...this.iovecs(LIOV, n), { name: "process_madvise", args: [fd, this.iovPtr(LIOV), this.vlen(n), BigInt(advice), flags] }];
+  }
+
+  /** /proc/PID/mem: FOLL_FORCE reads and writes (read-only and sealed pages included). */
+  private memio(): Op {
+    const r = this.rng;
+    const len = r.pick([0n, 1n, 16n, PAGE, 2n * PAGE, PAGE + 1n, 4n * PAGE]);
+    if (r.chance(0.5)) return { name: "memread", args: [this.pid(), this.remoteAddr(), len] };
+    return { name: "memwrite", args: [this.pid(), this.remoteAddr(), len, BigInt(r.int(0, 255))] };
+  }
+
+  /** A read-only (and often sealed) private mapping in the arena, written from outside. */
+  private sealedTarget(): Op[] {
+    const r = this.rng;
+    const at = ARENA + BigInt(r.int(0, 16)) * PAGE;
+    const len = BigInt(r.int(1, 3)) * PAGE;
+    const ops: Op[] = [{ name: "mmap", args: [at, len, r.pick([1n, 1n, 0n, 3n]), 0x32n, -1n, 0n] }];
+    if (r.chance(0.5)) ops.push({ name: "write", args: [at, PAGE, BigInt(r.int(1, 255))] });
+    if (r.chance(0.7)) ops.push({ name: "mseal", args: [at, len, 0n] });
+    const w = r.int(0, 2);
+    if (w === 0) ops.push({ name: "memwrite", args: [`%${this.cur}`, at + BigInt(r.int(0, 8)), r.pick([1n, 8n, PAGE, 2n * PAGE]), 0x5an] });
+    else if (w === 1) ops.push(...this.iovecs(LIOV, 1), this.poke(RIOV, at), this.poke(RIOV + 8n, PAGE), {
+      name: "process_vm_writev",
+      args: [`%${this.cur}`, LIOV, 1n, RIOV, 1n, 0n],
+    });
+    else ops.push({ name: "memread", args: [`%${this.cur}`, at, 2n * PAGE] });
+    return ops;
+  }
+}
+
+/** A --procs program: arena + scratch setup, 0-3 ops, `fork`, then ops in both processes. */
+function generateProcsProgram(opts: GenOptions, name: string): Program {
+  const g = new ProcGen(opts);
+  const ops = g.setup();
+  const before = g.rng.int(0, 3);
+  const total = opts.ops + ops.length;
+  while (ops.length < before + 3) ops.push(...g.next());
+  ops.push(g.fork());
+  while (ops.length < total) ops.push(...g.next());
   return { name, ops: ops.map(formatOp) };
 }
