@@ -66,8 +66,11 @@ describe("VmaTree", () => {
             } else if (kind === 2 && hit && hit.pages > 1) {
               const lo = hit.slice(hit.start, hit.start + 1);
               const hi = hit.slice(hit.start + 1, hit.end);
-              t.replace(hit, lo);
-              t.insert(hi);
+              // Both ways of splitting: replace + insert, and the one-visit split().
+              if (len % 2 === 0) {
+                t.replace(hit, lo);
+                t.insert(hi);
+              } else t.split(hit, lo, hi);
               ref = ref.flatMap((v) => (v === hit ? [lo, hi] : [v]));
             } else if (kind === 3 && snap === null) {
               snap = { tree: t.clone(), ref: ref.slice() };

@@ -163,8 +163,7 @@ export function splitVmaUnchecked(mm: Mm, vma: Vma, at: number): [Vma, Vma] | nu
   if (vma.special?.mayNotSplit) return -EINVAL;
   const lo = vma.slice(vma.start, at);
   const hi = vma.slice(at, vma.end);
-  mm.tree.replace(vma, lo);
-  mm.tree.insert(hi);
+  mm.tree.split(vma, lo, hi);
   return [lo, hi];
 }
 

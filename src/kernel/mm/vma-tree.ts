@@ -415,6 +415,33 @@ export class VmaTree {
     this.wrote();
   }
 
+  /**
+   * Put `below` and `above` where `vma` is (a split: below ends where above starts, and
+   * together they cover `vma`): one leaf visit instead of a replace and an insert.
+   */
+  split(vma: Vma, below: Vma, above: Vma): void {
+    const leaf = this.writableLeaf(vma.start);
+    const i = indexOfStart(leaf.lo, vma.start);
+    if (i < 0) throw new Error(`VmaTree.split: no VMA at page ${vma.start}`);
+    const v = leaf.items as Vma[];
+    const lo = leaf.lo;
+    const hi = leaf.hi;
+    for (let j = v.length; j > i + 1; j--) {
+      v[j] = v[j - 1];
+      lo[j] = lo[j - 1];
+      hi[j] = hi[j - 1];
+    }
+    v[i] = below;
+    lo[i] = below.start;
+    hi[i] = below.end;
+    v[i + 1] = above;
+    lo[i + 1] = above.start;
+    hi[i + 1] = above.end;
+    this.addCount(1);
+    this.fixUp();
+    this.wrote();
+  }
+
   /** Put `next` where `prev` is; `next` must not overlap any other VMA. */
   replace(prev: Vma, next: Vma): void {
     const leaf = this.writableLeaf(prev.start);
@@ -558,11 +585,17 @@ export class VmaTree {
         this.invalidateFingers();
         removeChild(parent, at);
       } else {
+        const wasStale = n.dirty;
+        const first = n.first;
+        const last = n.last;
         bounds(n);
         if (parent) {
           parent.lo[at] = n.first;
           parent.hi[at] = n.last;
         }
+        // Same bounds: nothing above changes, and a stale node's ancestors are all stale
+        // already (ensureGap settles a node only after all its children).
+        if (wasStale && n.first === first && n.last === last) break;
       }
     }
     // Collapse a root left with one child.
