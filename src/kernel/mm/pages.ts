@@ -123,11 +123,32 @@ export class PageTable {
       for (const p of moved) this.guards.add(p - from + to);
     }
     if (this.present === 0) return;
-    const moved: Array<[number, Pte]> = [];
-    this.forRange(from, from + pages, (p, pte) => moved.push([p - from + to, pte]));
-    if (moved.length === 0) return;
-    for (const [p] of moved) this.remove(p - to + from);
-    for (const [p, pte] of moved) this.set(p, pte);
+    // Take the PTEs out first, then put them back at the destination (the ranges do not
+    // overlap, but one 2 MiB block may hold both). Mremap moves are mostly a few pages,
+    // so this walks the source blocks directly, without a callback or pair allocations.
+    const end = from + pages;
+    let moved: Pte[] | null = null;
+    let at: number[] | null = null;
+    for (let key = Math.floor(from / SLOTS); key * SLOTS < end; key++) {
+      const b = this.blocks.get(key);
+      if (b === undefined || b.used === 0) continue;
+      const lo = Math.max(from, key * SLOTS);
+      const hi = Math.min(end, (key + 1) * SLOTS);
+      for (let p = lo; p < hi; p++) {
+        const pte = b[p - key * SLOTS];
+        if (pte === undefined) continue;
+        if (moved === null) {
+          moved = [];
+          at = [];
+        }
+        moved.push(pte);
+        (at as number[]).push(p);
+      }
+    }
+    if (moved === null) return;
+    const pos = at as number[];
+    for (let i = 0; i < pos.length; i++) this.remove(pos[i]);
+    for (let i = 0; i < pos.length; i++) this.set(pos[i] - from + to, moved[i]);
   }
 
   private remove(page: number): void {
