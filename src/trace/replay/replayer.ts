@@ -4,6 +4,7 @@
 // from the log (openat, dup*, fcntl F_DUPFD*, close, ...) so that file mappings know their
 // file and open mode. What the model cannot run is `unsupported` with a reason, never guessed.
 
+import { makeInode, openFile } from "../../kernel/fs/file.js";
 import { memfdCreateNamed } from "../../kernel/fs/memfd.js";
 import type { Resolver } from "../../kernel/fs/vfs.js";
 import { Kernel, type SysResult } from "../../kernel/kernel.js";
@@ -22,7 +23,7 @@ import { parseArgs, splitArgs, unescapeCString } from "../strace/args.js";
 import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "../strace/types.js";
 import { bundleResolver, type FileSource, type RecordBundle } from "./bundle.js";
 import { type PrintedIovec, printedBytes, printedMmMap, printedVector } from "./remote-args.js";
-import { ArgError, argU64, CLONE_FILES, CLONE_THREAD, CLONE_VM, cloneFlagsOf, O_CLOEXEC, O_FLAGS } from "./symbols.js";
+import { ArgError, argU64, CLONE_FILES, CLONE_THREAD, CLONE_VM, cloneFlagsOf, O_CLOEXEC, O_FLAGS, UnknownFileMapping } from "./symbols.js";
 import type { CallRecord, Divergence, NameStats, ReplayReport, VmaKind } from "./types.js";
 
 /** The process-creation surface of the Kernel (helpers "tasks"/"exec"); checked at run time. */
@@ -259,6 +260,8 @@ export class Replayer {
   private valueKind: VmaKind | undefined;
   /** Tasks already warned that their image differs from the model's. */
   private readonly warnedImage = new Set<number>();
+  /** Mappings of unknown files held by placeholders (holdUnknownFileMapping). */
+  private heldUnknown = 0;
   readonly report: ReplayReport;
   private pendingContext: Array<{ div: Divergence; want: number }> = [];
   private readonly recent: string[] = new Array(RECENT);
@@ -617,6 +620,7 @@ export class Replayer {
       args = byValue === null ? this.memoryArgs(c, t) : [];
     } catch (e) {
       this.unsupported(c, true, e instanceof ArgError ? e.message : `argument: ${(e as Error).message}`);
+      if (e instanceof UnknownFileMapping) this.holdUnknownFileMapping(c, modelPid, e.path);
       return;
     }
     if (byValue !== null) {
@@ -682,9 +686,7 @@ export class Replayer {
           const path = a[4]?.kind === "int" ? a[4].path : undefined;
           if (path !== undefined) this.sawDecoration = true;
           if (this.kernel.process(t.modelPid).files.get(fd) === null) {
-            if (t.opaque.has(fd) || path !== undefined) {
-              throw new ArgError(`mmap of fd ${fd}${path === undefined ? "" : ` (${path})`}, a file the model does not know`);
-            }
+            if (t.opaque.has(fd) || path !== undefined) throw new UnknownFileMapping(fd, path);
             // Without -y nothing tells an fd the log never showed opened from a closed one.
             if (!this.sawDecoration) throw new ArgError(`mmap of fd ${fd}, which the log does not show opened (no -y)`);
           }
@@ -949,6 +951,42 @@ export class Replayer {
         return vmaKindAt(mm, page(args[0]), page(args[0] + args[1] + 4095));
       default:
         return undefined;
+    }
+  }
+
+  /**
+   * A mapping of a file the model does not know (deleted before the bundle was written, a
+   * device, a pipe's fd) stays `unsupported`, but when the kernel made it the model still
+   * holds those pages: a placeholder file mapping of the same path, protection and flags at
+   * the recorded address (MAP_FIXED as recorded, else MAP_FIXED_NOREPLACE), through a
+   * temporary descriptor. Without it every later address choice near it would diverge (a
+   * JVM's hsperfdata file, deleted at exit, did exactly that). The placeholder's inode is 0,
+   * so it merges with nothing, as a distinct file would not.
+   */
+  private holdUnknownFileMapping(c: StraceCall, modelPid: number, path: string | undefined): void {
+    if (c.ret.kind !== "value") return;
+    const a = c.args;
+    let words: bigint[];
+    try {
+      words = [argU64(a[1]), argU64(a[2]), argU64(a[3]), argU64(a[5])].map(BigInt);
+    } catch {
+      return;
+    }
+    const [len, prot, flagsWord, off] = words as [bigint, bigint, bigint, bigint];
+    const flags = Number(flagsWord);
+    const fixed = (flags & MAP_FIXED) !== 0 ? flags : flags | MAP_FIXED_NOREPLACE;
+    const files = this.kernel.process(modelPid).files;
+    const placeholder = openFile(makeInode(path ?? "(unknown file)", { ino: 0, size: Number.MAX_SAFE_INTEGER }), true, true);
+    const fd = files.install(placeholder, 1 << 20);
+    const got = this.run(() =>
+      this.kernel.syscall(modelPid, "mmap", [c.ret.kind === "value" ? c.ret.value : 0n, len, prot, fixed, fd, off]),
+    );
+    files.close(fd);
+    this.heldUnknown++;
+    if (this.heldUnknown === 1 || !("ret" in got)) {
+      this.note(
+        `line ${c.line}: mmap of ${path ?? "an unknown file"} (a file the model does not know) is unsupported; ${"ret" in got ? "its pages are held in the model by a placeholder mapping at the recorded address, so that later placements stay comparable" : "the model could not hold its pages at the recorded address, so later placements may differ"}`,
+      );
     }
   }
 

@@ -269,6 +269,16 @@ export function symbolValue(name: string, table: Record<string, number> = ALL): 
 /** Thrown when an argument cannot be turned back into the number the kernel saw. */
 export class ArgError extends Error {}
 
+/** mmap of an fd whose file the model does not know (the call is unsupported; see the replayer). */
+export class UnknownFileMapping extends ArgError {
+  constructor(
+    readonly fd: number,
+    readonly path: string | undefined,
+  ) {
+    super(`mmap of fd ${fd}${path === undefined ? "" : ` (${path})`}, a file the model does not know`);
+  }
+}
+
 /** An argument as the 64-bit word the program passed (negative numbers wrap). */
 export function argWord(a: StraceArg | undefined, table: Record<string, number> = ALL): bigint {
   if (a === undefined) throw new ArgError("missing argument");
