@@ -657,6 +657,10 @@ const LIOV = SCRATCH + 0x200n; // local iovec array
 const RIOV = SCRATCH + 0x300n; // remote iovec array
 const AUXV = SCRATCH + PAGE; // an auxv for PR_SET_MM_MAP (up to 2 pages)
 const MAP_SIZE_OUT = SCRATCH + 3n * PAGE; // PR_SET_MM_MAP_SIZE's u32
+/** A read-write region mapped at setup that remote ops aim at most (so transfers move bytes);
+ *  unlike the scratch VMA, other ops may change it. */
+export const SHARED_TARGET = 0x310000000n;
+const SHARED_TARGET_PAGES = 8;
 const PRCTL_MM_MAP_SIZE = 104n;
 const AUXV_MAX = 448n;
 
@@ -699,7 +703,11 @@ class ProcGen extends Gen {
   }
 
   override setup(): Op[] {
-    return [...super.setup(), { name: "mmap", args: [SCRATCH, SCRATCH_PAGES * PAGE, 3n, 0x32n, -1n, 0n] }];
+    return [
+      ...super.setup(),
+      { name: "mmap", args: [SCRATCH, SCRATCH_PAGES * PAGE, 3n, 0x32n, -1n, 0n] },
+      { name: "mmap", args: [SHARED_TARGET, BigInt(SHARED_TARGET_PAGES) * PAGE, 3n, 0x32n, -1n, 0n] },
+    ];
   }
 
   private use(p: 0 | 1): ProcState {
@@ -734,8 +742,14 @@ class ProcGen extends Gen {
   /** An address a remote op may read or write: the arena (often its start), or never mapped. */
   private remoteAddr(): bigint {
     const r = this.rng;
-    if (r.chance(0.12)) return r.pick(UNMAPPED);
-    const a = r.chance(0.5) ? ARENA + BigInt(r.int(0, 16)) * PAGE : this.arenaPage();
+    if (r.chance(0.1)) return r.pick(UNMAPPED);
+    const x = r.next();
+    const a =
+      x < 0.45
+        ? SHARED_TARGET + BigInt(r.int(0, SHARED_TARGET_PAGES)) * PAGE
+        : x < 0.7
+          ? ARENA + BigInt(r.int(0, 16)) * PAGE
+          : this.arenaPage();
     return r.chance(0.8) ? a : a + BigInt(r.int(1, 4095));
   }
 
@@ -868,10 +882,12 @@ class ProcGen extends Gen {
 
   /** An iovec array of 0-3 entries at `at` in the caller's scratch VMA. */
   private iovecs(at: bigint, n: number): Op[] {
+    const r = this.rng;
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
-      const len = this.rng.chance(0.04) ? 1n << 63n : this.remoteLen();
-      out.push(this.poke(at + BigInt(i) * 16n, this.remoteAddr()), this.poke(at + BigInt(i) * 16n + 8n, len));
+      const len = r.chance(0.04) ? 1n << 63n : r.chance(0.85) ? r.pick([8n, 0x100n, PAGE, 2n * PAGE, PAGE + 7n]) : this.remoteLen();
+      const base = r.chance(0.5) ? SHARED_TARGET + BigInt(r.int(0, SHARED_TARGET_PAGES - 1)) * PAGE + BigInt(r.pick([0, 0, 8, 0x800])) : this.remoteAddr();
+      out.push(this.poke(at + BigInt(i) * 16n, base), this.poke(at + BigInt(i) * 16n + 8n, len));
     }
     return out;
   }
@@ -887,8 +903,8 @@ class ProcGen extends Gen {
   /** process_vm_readv/writev: partial transfers over unmapped, read-only or sealed pages. */
   private processVm(): Op[] {
     const r = this.rng;
-    const nl = r.int(0, 3);
-    const nr = r.int(0, 3);
+    const nl = r.chance(0.1) ? 0 : r.int(1, 3);
+    const nr = r.chance(0.1) ? 0 : r.int(1, 3);
     const name = r.chance(0.5) ? "process_vm_readv" : "process_vm_writev";
     const flags = r.chance(0.95) ? 0n : r.pick([1n, TWO64 - 1n]);
     return [
@@ -898,9 +914,9 @@ class ProcGen extends Gen {
     ];
   }
 
-  private pidfdOpen(st: ProcState): Op {
+  private pidfdOpen(st: ProcState, fixedFlags?: bigint): Op {
     const r = this.rng;
-    const flags = r.chance(0.85) ? 0n : r.pick([0x800n, 1n, 0x80n]);
+    const flags = fixedFlags ?? (r.chance(0.85) ? 0n : r.pick([0x800n, 1n, 0x80n]));
     // A pidfd takes the lowest free fd (it is not mappable: not one of `mine`).
     if (flags !== 1n) {
       const fd = this.lowestFreeFd();
@@ -915,10 +931,11 @@ class ProcGen extends Gen {
   private processMadvise(st: ProcState): Op[] {
     const r = this.rng;
     const n = r.int(0, 3);
+    const open: Op[] = st.pidfds.length === 0 && r.chance(0.7) ? [this.pidfdOpen(st, 0n)] : [];
     const fd = st.pidfds.length > 0 && r.chance(0.8) ? BigInt(r.pick(st.pidfds)) : r.pick([0n, 77n, -10000n, -10001n, -20000n]);
     const advice = r.weighted({ 20: 20, 21: 8, 3: 14, 25: 4, 4: 6, 0: 4, 14: 3, 99: 3, 8: 3 });
     const flags = r.chance(0.95) ? 0n : 1n;
-    return [...this.iovecs(LIOV, n), { name: "process_madvise", args: [fd, this.iovPtr(LIOV), this.vlen(n), BigInt(advice), flags] }];
+    return [...open, ...this.iovecs(LIOV, n), { name: "process_madvise", args: [fd, this.iovPtr(LIOV), this.vlen(n), BigInt(advice), flags] }];
   }
 
   /** /proc/PID/mem: FOLL_FORCE reads and writes (read-only and sealed pages included). */
@@ -932,7 +949,7 @@ class ProcGen extends Gen {
   /** A read-only (and often sealed) private mapping in the arena, written from outside. */
   private sealedTarget(): Op[] {
     const r = this.rng;
-    const at = ARENA + BigInt(r.int(0, 16)) * PAGE;
+    const at = (r.chance(0.5) ? SHARED_TARGET : ARENA) + BigInt(r.int(0, 5)) * PAGE;
     const len = BigInt(r.int(1, 3)) * PAGE;
     const ops: Op[] = [{ name: "mmap", args: [at, len, r.pick([1n, 1n, 0n, 3n]), 0x32n, -1n, 0n] }];
     if (r.chance(0.5)) ops.push({ name: "write", args: [at, PAGE, BigInt(r.int(1, 255))] });
