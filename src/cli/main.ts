@@ -93,20 +93,30 @@ Start with \`aspace study\` (what each sealing policy breaks) or \`aspace exec-m
     .option("--procs", "two processes: fork a peer, mix in prctl, process_vm_readv/writev, process_madvise, /proc/PID/mem")
     .option("--json", "print exactly one JSON object: the report")
     .option("--exec [bin...]", "instead: compare the layout right after execve of real binaries (default /bin/true, ls, python3, node)")
-    .action(async (o: { programs: number; seed?: number; ops: number; whole?: boolean; procs?: boolean; json?: boolean; exec?: true | string[] }) => {
-      if (o.exec !== undefined) {
-        status = conformExecCommand(o.exec === true ? [] : o.exec, { json: o.json === true });
-        return;
-      }
-      status = await conformCommand({
-        programs: o.programs,
-        seed: o.seed ?? randomInt(1, 2 ** 31 - 1),
-        ops: o.ops,
-        whole: o.whole === true,
-        procs: o.procs === true,
-        json: o.json === true,
-      });
-    });
+    .action(
+      async (o: {
+        programs: number;
+        seed?: number;
+        ops: number;
+        whole?: boolean;
+        procs?: boolean;
+        json?: boolean;
+        exec?: true | string[];
+      }) => {
+        if (o.exec !== undefined) {
+          status = conformExecCommand(o.exec === true ? [] : o.exec, { json: o.json === true });
+          return;
+        }
+        status = await conformCommand({
+          programs: o.programs,
+          seed: o.seed ?? randomInt(1, 2 ** 31 - 1),
+          ops: o.ops,
+          whole: o.whole === true,
+          procs: o.procs === true,
+          json: o.json === true,
+        });
+      },
+    );
 
   program
     .command("run-ops")

@@ -171,9 +171,7 @@ function peerDivergence(kernel: ExecResult, model: ModelRun): Divergence | null 
   if (kp.status !== "exit 0" || kp.finalMaps === null || kp.finalSmaps === null) {
     return { kind: "died", index: kernel.results.length, opName: "", text: `kernel's peer died: ${kp.status}` };
   }
-  return (
-    mapsDivergence(kp.finalMaps, mp.finalMaps, "peer") ?? smapsDiff(kernel, kp.finalSmaps, kp.finalMaps, mp.finalSmaps, "peer")
-  );
+  return mapsDivergence(kp.finalMaps, mp.finalMaps, "peer") ?? smapsDiff(kernel, kp.finalSmaps, kp.finalMaps, mp.finalSmaps, "peer");
 }
 
 /** The model does not know which of the executor's initial pages are resident: a VMA that
@@ -445,7 +443,9 @@ export async function runConform(opts: ConformOptions): Promise<ConformReport> {
   try {
     const targets = await probeTargets(session);
     const seeds = Array.from({ length: opts.programs }, (_, i) => programSeed(opts.seed, i));
-    const templates = seeds.map((seed) => generateProgram({ seed, ops: opts.ops, whole: opts.whole ?? false, procs: opts.procs ?? false, targets }).ops);
+    const templates = seeds.map(
+      (seed) => generateProgram({ seed, ops: opts.ops, whole: opts.whole ?? false, procs: opts.procs ?? false, targets }).ops,
+    );
     let syscalls = 0;
     let divergences = 0;
     let unsupported = 0;

@@ -846,7 +846,7 @@ class ProcGen extends Gen {
       default:
         break;
     }
-    f.forEach((v, i) => pokes.push(this.poke(MM_MAP + BigInt(i) * 8n, v)));
+    for (const [i, v] of f.entries()) pokes.push(this.poke(MM_MAP + BigInt(i) * 8n, v));
     pokes.push(this.poke(MM_MAP + 88n, auxv));
     pokes.push(this.poke(MM_MAP + 96n, auxvSize | (exeFd << 32n)));
     if (auxvValid) st.auxvKnown = true;
@@ -866,7 +866,10 @@ class ProcGen extends Gen {
       case "vma":
         return { name: "prctl", args: [PR_SET_VMA, r.pick([0n, 1n]), ARENA, PAGE, SCRATCH + 0x900n] };
       case "thpSet":
-        return { name: "prctl", args: [PR_SET_THP_DISABLE, r.pick([0n, 1n, 1n, 2n]), r.pick([0n, 0n, 2n, 1n, 4n]), r.pick([0n, 0n, 1n]), 0n] };
+        return {
+          name: "prctl",
+          args: [PR_SET_THP_DISABLE, r.pick([0n, 1n, 1n, 2n]), r.pick([0n, 0n, 2n, 1n, 4n]), r.pick([0n, 0n, 1n]), 0n],
+        };
       case "thpGet":
         return { name: "prctl", args: [PR_GET_THP_DISABLE, r.pick([0n, 0n, 0n, 1n]), 0n, 0n, 0n] };
       default: {
@@ -886,7 +889,9 @@ class ProcGen extends Gen {
     const out: Op[] = [];
     for (let i = 0; i < n; i++) {
       const len = r.chance(0.04) ? 1n << 63n : r.chance(0.85) ? r.pick([8n, 0x100n, PAGE, 2n * PAGE, PAGE + 7n]) : this.remoteLen();
-      const base = r.chance(0.5) ? SHARED_TARGET + BigInt(r.int(0, SHARED_TARGET_PAGES - 1)) * PAGE + BigInt(r.pick([0, 0, 8, 0x800])) : this.remoteAddr();
+      const base = r.chance(0.5)
+        ? SHARED_TARGET + BigInt(r.int(0, SHARED_TARGET_PAGES - 1)) * PAGE + BigInt(r.pick([0, 0, 8, 0x800]))
+        : this.remoteAddr();
       out.push(this.poke(at + BigInt(i) * 16n, base), this.poke(at + BigInt(i) * 16n + 8n, len));
     }
     return out;
@@ -935,7 +940,11 @@ class ProcGen extends Gen {
     const fd = st.pidfds.length > 0 && r.chance(0.8) ? BigInt(r.pick(st.pidfds)) : r.pick([0n, 77n, -10000n, -10001n, -20000n]);
     const advice = r.weighted({ 20: 20, 21: 8, 3: 14, 25: 4, 4: 6, 0: 4, 14: 3, 99: 3, 8: 3 });
     const flags = r.chance(0.95) ? 0n : 1n;
-    return [...open, ...this.iovecs(LIOV, n), { name: "process_madvise", args: [fd, this.iovPtr(LIOV), this.vlen(n), BigInt(advice), flags] }];
+    return [
+      ...open,
+      ...this.iovecs(LIOV, n),
+      { name: "process_madvise", args: [fd, this.iovPtr(LIOV), this.vlen(n), BigInt(advice), flags] },
+    ];
   }
 
   /** /proc/PID/mem: FOLL_FORCE reads and writes (read-only and sealed pages included). */
@@ -956,10 +965,11 @@ class ProcGen extends Gen {
     if (r.chance(0.7)) ops.push({ name: "mseal", args: [at, len, 0n] });
     const w = r.int(0, 2);
     if (w === 0) ops.push({ name: "memwrite", args: [`%${this.cur}`, at + BigInt(r.int(0, 8)), r.pick([1n, 8n, PAGE, 2n * PAGE]), 0x5an] });
-    else if (w === 1) ops.push(...this.iovecs(LIOV, 1), this.poke(RIOV, at), this.poke(RIOV + 8n, PAGE), {
-      name: "process_vm_writev",
-      args: [`%${this.cur}`, LIOV, 1n, RIOV, 1n, 0n],
-    });
+    else if (w === 1)
+      ops.push(...this.iovecs(LIOV, 1), this.poke(RIOV, at), this.poke(RIOV + 8n, PAGE), {
+        name: "process_vm_writev",
+        args: [`%${this.cur}`, LIOV, 1n, RIOV, 1n, 0n],
+      });
     else ops.push({ name: "memread", args: [`%${this.cur}`, at, 2n * PAGE] });
     return ops;
   }

@@ -504,9 +504,7 @@ function runMemio(kernel: Kernel, pid: number, write: boolean, [target, addr, le
   if (t === null || Number(target) !== Number(BigInt.asIntN(64, target as bigint))) return { kind: "errno", name: "ENOENT" };
   const at = (addr as bigint) < 1n << 52n ? Number(addr) : (addr as bigint);
   const n = Number(len);
-  const r = write
-    ? kernel.procMemWrite(pid, t.pid, at, new Uint8Array(n).fill(Number(byte)))
-    : kernel.procMemRead(pid, t.pid, at, n);
+  const r = write ? kernel.procMemWrite(pid, t.pid, at, new Uint8Array(n).fill(Number(byte))) : kernel.procMemRead(pid, t.pid, at, n);
   if (!r.ok) return { kind: "errno", name: errnoName(r.errno) };
   if (write) return { kind: "ret", value: BigInt(r.bytes) };
   return { kind: "hash", value: BigInt(r.bytes), hash: fnv1a(r.data.subarray(0, r.bytes)) };
