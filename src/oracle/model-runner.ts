@@ -53,14 +53,17 @@ export type ProcIndex = 0 | 1;
 
 export type ParsedOp = (
   | { kind: "bad" }
-  /** pidRefs: bit k set when args[k] was "%N", the pid of process N (args[k] = N). */
-  | { kind: "sys"; name: string; args: bigint[]; pidRefs: number }
+  /** pidRefs: bit k set when args[k] was "%N", the pid of process N (args[k] = N); absent if none. */
+  | { kind: "sys"; name: string; args: bigint[]; pidRefs?: number }
   | { kind: "open"; path: string; oflags: bigint; size: bigint }
   | { kind: "access"; access: AccessKind; addr: bigint; len: bigint; byte: number }
   | { kind: "fork" }
   | { kind: "poke"; addr: bigint; value: bigint }
-  | { kind: "memio"; write: boolean; args: bigint[]; pidRefs: number }
-) & { proc?: ProcIndex };
+  | { kind: "memio"; write: boolean; args: bigint[]; pidRefs?: number }
+) & {
+  /** 1: the peer runs it ("@1" prefix); absent: process 0. */
+  proc?: ProcIndex;
+};
 
 /** memread/memwrite's length limit (the executor's static buffer). */
 export const MAX_MEMIO = 65536;
@@ -100,7 +103,7 @@ export function parseOp(line: string): ParsedOp {
   }
   if (tok.length === 0 || tok.length > 8) return { kind: "bad" };
   const op = parseBody(tok as [string, ...string[]]);
-  return op.kind === "bad" ? op : { ...op, proc };
+  return op.kind === "bad" || proc === 0 ? op : { ...op, proc };
 }
 
 function parseBody([name, ...rest]: [string, ...string[]]): ParsedOp {
@@ -136,7 +139,7 @@ function parseNums(toks: string[]): bigint[] | null {
 }
 
 /** Numbers, where "%0"/"%1" name the pid of process 0/1 (resolved when the op runs). */
-function parsePidNums(toks: string[]): { args: bigint[]; pidRefs: number } | null {
+function parsePidNums(toks: string[]): { args: bigint[]; pidRefs?: number } | null {
   let pidRefs = 0;
   const args: bigint[] = [];
   for (const [k, t] of toks.entries()) {
@@ -149,7 +152,7 @@ function parsePidNums(toks: string[]): { args: bigint[]; pidRefs: number } | nul
     if (v === null) return null;
     args.push(v);
   }
-  return { args, pidRefs };
+  return pidRefs === 0 ? { args } : { args, pidRefs };
 }
 
 function parseOpen(rest: string[]): ParsedOp {
@@ -426,7 +429,8 @@ const EBADOP: OpResult = { kind: "errno", name: "EBADOP" };
 
 /** The args with "%N" replaced by process N's pid; null if N has no process (the executor's
  *  -EBADOP: %1 before the fork). */
-function resolvePids(args: readonly bigint[], pidRefs: number, pids: Pids): bigint[] | null {
+function resolvePids(args: readonly bigint[], pidRefs: number | undefined, pids: Pids): bigint[] | null {
+  if (pidRefs === undefined) return [...args];
   const out: bigint[] = [];
   for (const [k, a] of args.entries()) {
     if ((pidRefs & (1 << k)) === 0) {
