@@ -554,17 +554,7 @@ export class Replayer {
   }
 
   private unsupported(c: StraceCall, memory: boolean, reason: string): void {
-    this.emit({
-      pid: c.pid,
-      line: c.line,
-      name: c.name,
-      args: c.argsText,
-      recorded: printRet(c.ret),
-      predicted: null,
-      status: "unsupported",
-      reason,
-      memory,
-    });
+    this.emit({ ...unsupportedRecord(c, memory), reason });
   }
 
   private divergence(c: StraceCall, modelPid: number, predicted: string, adopted: boolean): void {
@@ -631,18 +621,7 @@ export class Replayer {
     const vmaKind = this.kindOf(c.name, args, mm);
     const got = this.run(() => this.kernel.syscall(modelPid, c.name, args));
     if ("unsupported" in got) {
-      this.emit({
-        pid: c.pid,
-        line: c.line,
-        name: c.name,
-        args: c.argsText,
-        recorded: printRet(c.ret),
-        predicted: null,
-        status: "unsupported",
-        reason: got.unsupported,
-        vmaKind,
-        memory: true,
-      });
+      this.emit({ ...unsupportedRecord(c, true), reason: got.unsupported, vmaKind });
       return;
     }
     const ok = sameResult(c.ret, got);
@@ -843,16 +822,7 @@ export class Replayer {
       const r = fn();
       return r < 0 ? { errno: -r, name: errnoName(-r) } : { ret: BigInt(r) };
     });
-    const rec: CallRecord = {
-      pid: c.pid,
-      line: c.line,
-      name: c.name,
-      args: c.argsText,
-      recorded: printRet(c.ret),
-      predicted: null,
-      status: "unsupported",
-      memory: true,
-    };
+    const rec = unsupportedRecord(c, true);
     if (kind !== undefined) rec.vmaKind = kind;
     if ("unsupported" in got) {
       rec.reason = got.unsupported;
@@ -877,16 +847,7 @@ export class Replayer {
    * number the kernel returned, so process_madvise finds it. Tallied with the process calls.
    */
   private pidfdOpen(t: TraceTask, files: Process["files"], c: StraceCall): void {
-    const rec: CallRecord = {
-      pid: c.pid,
-      line: c.line,
-      name: c.name,
-      args: c.argsText,
-      recorded: printRet(c.ret),
-      predicted: null,
-      status: "unsupported",
-      memory: false,
-    };
+    const rec = unsupportedRecord(c, false);
     if (c.ret.kind === "unknown") {
       rec.reason = "result not recorded";
       this.emit(rec);
@@ -1029,16 +990,7 @@ export class Replayer {
       return;
     }
     // fork, vfork, clone, clone3
-    const rec: CallRecord = {
-      pid: c.pid,
-      line: c.line,
-      name: c.name,
-      args: c.argsText,
-      recorded: printRet(c.ret),
-      predicted: null,
-      status: "unsupported",
-      memory: false,
-    };
+    const rec = unsupportedRecord(c, false);
     if (t.modelPid === null) {
       rec.reason = t.unmodeled ?? "the task's address space is unknown";
       this.emit(rec);
@@ -1083,16 +1035,7 @@ export class Replayer {
   }
 
   private execve(t: TraceTask, c: StraceCall): void {
-    const rec: CallRecord = {
-      pid: c.pid,
-      line: c.line,
-      name: c.name,
-      args: c.argsText,
-      recorded: printRet(c.ret),
-      predicted: null,
-      status: "unsupported",
-      memory: false,
-    };
+    const rec = unsupportedRecord(c, false);
     if (c.ret.kind === "unknown") {
       rec.reason = "result not recorded";
       this.emit(rec);
@@ -1370,16 +1313,7 @@ export class Replayer {
    */
   private memfdCreate(t: TraceTask, files: Process["files"], c: StraceCall): void {
     const name = c.args[0];
-    const rec: CallRecord = {
-      pid: c.pid,
-      line: c.line,
-      name: c.name,
-      args: c.argsText,
-      recorded: printRet(c.ret),
-      predicted: null,
-      status: "unsupported",
-      memory: false,
-    };
+    const rec = unsupportedRecord(c, false);
     let flags: number;
     try {
       flags = Number(argU64(c.args[1]));
@@ -1417,16 +1351,7 @@ export class Replayer {
    * shmctl IPC_RMID), run through the model and tallied with the process calls.
    */
   private fileCall(t: TraceTask, c: StraceCall, name: string): void {
-    const rec: CallRecord = {
-      pid: c.pid,
-      line: c.line,
-      name: c.name,
-      args: c.argsText,
-      recorded: printRet(c.ret),
-      predicted: null,
-      status: "unsupported",
-      memory: false,
-    };
+    const rec = unsupportedRecord(c, false);
     if (c.ret.kind === "unknown") {
       rec.reason = "result not recorded";
       this.emit(rec);
@@ -1475,4 +1400,18 @@ export class Replayer {
     t.cloexec.delete(fd);
     t.opaque.delete(fd);
   }
+}
+
+/** The record of a call as the log shows it, before (or instead of) a model result. */
+function unsupportedRecord(c: StraceCall, memory: boolean): CallRecord {
+  return {
+    pid: c.pid,
+    line: c.line,
+    name: c.name,
+    args: c.argsText,
+    recorded: printRet(c.ret),
+    predicted: null,
+    status: "unsupported",
+    memory,
+  };
 }
