@@ -20,7 +20,9 @@ export const KIND_ORDER: readonly MappingKind[] = ["vdso", "vvar", "sigpage", "v
 export type CallResult = { ret: bigint } | { errno: number; name: string } | { unsupported: string };
 
 /** A range of pages [start, end) a call touched (before or by its result). */
-export type PageRange = readonly [number, number];
+export type { PageRange } from "../trace/call-ranges.js";
+
+import type { PageRange } from "../trace/call-ranges.js";
 
 export interface CallRecord {
   /** Position in the subject's sequence of calls (0-based), the same across policies. */

@@ -13,9 +13,10 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Resolver } from "../kernel/fs/vfs.js";
 import type { SealPolicy } from "../kernel/policy/policy.js";
-import { argRanges, formatResult, overlaps, resultRange } from "../scenarios/kinds.js";
+import { formatResult, overlaps } from "../scenarios/kinds.js";
 import { hasExecve, makeKernel, REFERENCE_LAYOUT_NOTE } from "../scenarios/process.js";
 import { type CallRecord, type CallResult, KIND_ORDER, type MappingKind, type PageRange, type Scenario } from "../scenarios/types.js";
+import { argRanges, resultRange } from "./call-ranges.js";
 import { NotAStraceLogError, readBundle, replayLog } from "./replay/index.js";
 import type { CallRecord as ReplayCallRecord } from "./replay/types.js";
 

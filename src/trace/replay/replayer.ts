@@ -19,6 +19,7 @@ import { copyFromUser } from "../../kernel/task/uaccess.js";
 import { errnoName } from "../../kernel/uapi/errno.js";
 import { Unsupported } from "../../kernel/unsupported.js";
 import { hostResolver } from "../../oracle/host-files.js";
+import { argRanges } from "../call-ranges.js";
 import { parseArgs, splitArgs, unescapeCString } from "../strace/args.js";
 import type { StraceArg, StraceCall, StraceEvent, StraceRet, StraceUnfinished } from "../strace/types.js";
 import { bundleResolver, type FileSource, type RecordBundle } from "./bundle.js";
@@ -892,27 +893,19 @@ export class Replayer {
     this.emit(rec);
   }
 
+  /** The kind of mapping a call touches (the pages it names: call-ranges.ts); a system kind wins. */
   private kindOf(name: string, args: Array<number | bigint>, mm: Mm): VmaKind | undefined {
-    const page = (x: number | bigint) => (typeof x === "number" ? Math.floor(x / 4096) : Number(x >> 12n));
-    switch (name) {
-      case "mmap":
-        if ((Number(args[3]) & (MAP_FIXED | MAP_FIXED_NOREPLACE)) === 0) return undefined;
-        return vmaKindAt(mm, page(args[0]), page(Number(args[0]) + Number(args[1]) + 4095));
-      case "munmap":
-      case "mprotect":
-      case "pkey_mprotect":
-      case "mremap":
-      case "madvise":
-      case "mseal":
-      case "mlock":
-      case "mlock2":
-      case "munlock":
-      case "msync":
-        if (typeof args[0] !== "number" || typeof args[1] !== "number") return undefined;
-        return vmaKindAt(mm, page(args[0]), page(args[0] + args[1] + 4095));
-      default:
-        return undefined;
+    const ranges = argRanges(
+      name,
+      args.map((x) => BigInt(x)),
+    );
+    let kind: VmaKind | undefined;
+    for (const [lo, hi] of ranges) {
+      const k = vmaKindAt(mm, lo, hi);
+      if (k !== "ordinary" && k !== "none" && k !== "user-sealed") return k;
+      if (kind === undefined || kind === "none" || (kind === "ordinary" && k === "user-sealed")) kind = k;
     }
+    return kind;
   }
 
   /**
