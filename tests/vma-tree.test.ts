@@ -46,7 +46,7 @@ describe("VmaTree", () => {
   it("agrees with a sorted array under random inserts, removes, replaces and clones", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(4), fc.nat(4000), fc.integer({ min: 1, max: 8 })), { minLength: 300, maxLength: 900 }),
+        fc.array(fc.tuple(fc.nat(5), fc.nat(4000), fc.integer({ min: 1, max: 8 })), { minLength: 300, maxLength: 900 }),
         fc.nat(10000),
         (ops, q) => {
           const t = new VmaTree();
@@ -79,6 +79,16 @@ describe("VmaTree", () => {
               const grown = new Vma(hit.start - 1, hit.end, 0, 0, hit.start - 1, null, null, false, null);
               t.replace(hit, grown);
               ref = ref.map((v) => (v === hit ? grown : v));
+            } else if (kind === 5 && hit) {
+              // A merge: hit and the 1 or 2 VMAs right after it (touching) become one record.
+              const i = ref.indexOf(hit);
+              let n = 1;
+              while (n < 1 + (len % 2) + 1 && i + n < ref.length && ref[i + n].start === ref[i + n - 1].end) n++;
+              if (n > 1) {
+                const merged = mk(hit.start, ref[i + n - 1].end);
+                t.replaceRun(hit, n, merged);
+                ref = [...ref.slice(0, i), merged, ...ref.slice(i + n)];
+              }
             }
             // Lookups right after each write: the fingers' cached neighbours must stay true.
             for (const p of [s - 1, s, e, e + 1, e + 9]) {

@@ -55,27 +55,20 @@ function canMergeBefore(p: MergeProposal, next: Vma): boolean {
   return isMergeableVma(next, p) && isMergeableAnonVma(p, next) && next.pgoff === p.pgoff + (p.end - p.start);
 }
 
-function stickyOf(...vs: Vma[]): number {
-  let s = 0;
-  for (const v of vs) if (v !== null) s |= v.flags & VM_STICKY;
-  return s;
-}
-
-function anonOf(...vs: Vma[]): Vma | null {
-  for (const v of vs) if (v.anon !== null) return v;
-  return null;
-}
-
 /**
  * The record of `target` after a merge makes it cover [start, end) from `pgoff`, taking in
- * `others`: the proposal's flags plus sticky bits of every part, and the first anon_vma
- * among the parts (dup_anon_vma()), else the proposal's.
+ * `a` and `b` (null when absent): the proposal's flags plus sticky bits of every part, and
+ * the first anon_vma among target, a, b (dup_anon_vma()), else the proposal's.
+ * (No rest or spread arguments: this runs on every merge, and those allocate arrays.)
  */
-function expanded(target: Vma, start: number, end: number, pgoff: number, p: MergeProposal, others: Vma[]): Vma {
-  const src = anonOf(target, ...others);
+function expanded(target: Vma, start: number, end: number, pgoff: number, p: MergeProposal, a: Vma | null, b: Vma | null): Vma {
+  let sticky = target.flags & VM_STICKY;
+  if (a !== null) sticky |= a.flags & VM_STICKY;
+  if (b !== null) sticky |= b.flags & VM_STICKY;
+  const src = target.anon !== null ? target : a !== null && a.anon !== null ? a : b !== null && b.anon !== null ? b : null;
   const anon = src !== null ? src.anon : p.anon;
   const inherited = src !== null ? src.anonInherited : false;
-  return new Vma(start, end, p.flags | stickyOf(target, ...others), p.flagsHi, pgoff, target.file, anon, inherited, null);
+  return new Vma(start, end, p.flags | sticky, p.flagsHi, pgoff, target.file, anon, inherited, null);
 }
 
 /**
@@ -102,25 +95,27 @@ export function mergeExistingRange(mm: Mm, prev: Vma | null, p: MergeProposal): 
   if (mergeLeft && mergeRight) {
     const pr = prev as Vma;
     const nx = next as Vma;
-    const merged = expanded(pr, pr.start, nx.end, pr.pgoff, p, [nx, middle]);
-    tree.remove(nx);
-    tree.remove(middle);
-    tree.replace(pr, merged);
+    const merged = expanded(pr, pr.start, nx.end, pr.pgoff, p, nx, middle);
+    tree.replaceRun(pr, 3, merged);
     return merged;
   }
   if (mergeLeft) {
     const pr = prev as Vma;
-    const merged = expanded(pr, pr.start, p.end, pr.pgoff, p, [middle]);
-    if (rightSide) tree.remove(middle);
-    else tree.replace(middle, middle.slice(p.end, middle.end));
-    tree.replace(pr, merged);
+    const merged = expanded(pr, pr.start, p.end, pr.pgoff, p, middle, null);
+    if (rightSide) tree.replaceRun(pr, 2, merged);
+    else {
+      tree.replace(middle, middle.slice(p.end, middle.end));
+      tree.replace(pr, merged);
+    }
     return merged;
   }
   const nx = next as Vma;
-  const merged = expanded(nx, p.start, nx.end, p.pgoff, p, [middle]);
-  if (leftSide) tree.remove(middle);
-  else tree.replace(middle, middle.slice(middle.start, p.start));
-  tree.replace(nx, merged);
+  const merged = expanded(nx, p.start, nx.end, p.pgoff, p, middle, null);
+  if (leftSide) tree.replaceRun(middle, 2, merged);
+  else {
+    tree.replace(middle, middle.slice(middle.start, p.start));
+    tree.replace(nx, merged);
+  }
   return merged;
 }
 
@@ -141,19 +136,18 @@ export function mergeNewRange(mm: Mm, p: MergeProposal, justExpand = false): Vma
   if (canLeft && canRight) {
     const pr = prev as Vma;
     const nx = next as Vma;
-    const merged = expanded(pr, pr.start, nx.end, pr.pgoff, p, [nx]);
-    tree.remove(nx);
-    tree.replace(pr, merged);
+    const merged = expanded(pr, pr.start, nx.end, pr.pgoff, p, nx, null);
+    tree.replaceRun(pr, 2, merged);
     return merged;
   }
   if (canLeft) {
     const pr = prev as Vma;
-    const merged = expanded(pr, pr.start, p.end, pr.pgoff, p, []);
+    const merged = expanded(pr, pr.start, p.end, pr.pgoff, p, null, null);
     tree.replace(pr, merged);
     return merged;
   }
   const nx = next as Vma;
-  const merged = expanded(nx, p.start, nx.end, p.pgoff, p, []);
+  const merged = expanded(nx, p.start, nx.end, p.pgoff, p, null, null);
   tree.replace(nx, merged);
   return merged;
 }

@@ -442,6 +442,50 @@ export class VmaTree {
     this.wrote();
   }
 
+  /**
+   * Put `next` where the `count` consecutive records from `first` are (a merge swallowing
+   * its neighbours): one leaf visit when they share a leaf, else removes and a replace.
+   * `next` must cover exactly those records' place in address order.
+   */
+  replaceRun(first: Vma, count: number, next: Vma): void {
+    const leaf = this.writableLeaf(first.start);
+    const i = indexOfStart(leaf.lo, first.start);
+    if (i < 0) throw new Error(`VmaTree.replaceRun: no VMA at page ${first.start}`);
+    const v = leaf.items as Vma[];
+    if (i + count > v.length) {
+      const others: Vma[] = [];
+      let cur: Vma | null = first;
+      for (let k = 1; k < count; k++) {
+        cur = this.next(cur as Vma);
+        if (cur === null) throw new Error(`VmaTree.replaceRun: fewer than ${count} VMAs from page ${first.start}`);
+        others.push(cur);
+      }
+      for (const o of others) this.remove(o);
+      this.replace(first, next);
+      return;
+    }
+    const lo = leaf.lo;
+    const hi = leaf.hi;
+    v[i] = next;
+    lo[i] = next.start;
+    hi[i] = next.end;
+    const gone = count - 1;
+    const last = v.length - gone;
+    for (let j = i + 1; j < last; j++) {
+      v[j] = v[j + gone];
+      lo[j] = lo[j + gone];
+      hi[j] = hi[j + gone];
+    }
+    for (let k = 0; k < gone; k++) {
+      v.pop();
+      lo.pop();
+      hi.pop();
+    }
+    this.addCount(-gone);
+    this.fixUp();
+    this.wrote();
+  }
+
   /** Put `next` where `prev` is; `next` must not overlap any other VMA. */
   replace(prev: Vma, next: Vma): void {
     const leaf = this.writableLeaf(prev.start);
