@@ -93,6 +93,9 @@ export interface GenTargets {
   /** The host has CONFIG_MEMORY_FAILURE: MADV_HWPOISON/SOFT_OFFLINE would poison or migrate
    *  real pages, so they are not generated. */
   memoryFailure: boolean;
+  /** The executor binary's path (its first maps line), if known: --procs opens it read-only
+   *  (never truncates it) for PR_SET_MM_MAP's exe_fd. */
+  exePath?: string;
 }
 
 const SPECIAL = new Set(["[vdso]", "[vvar]", "[vvar_vclock]"]);
@@ -112,7 +115,18 @@ export function targetsFromExec(init: ExecResult, opts: { memoryFailure: boolean
   if (stack === null) throw new Error("the executor's initial maps has no [stack]");
   let mmapTop = stack.start;
   for (const r of specials) if (r.start < mmapTop) mmapTop = r.start;
-  return { startBrk: init.info.startBrk, brk: init.info.brk, protectedRanges, specials, stack, mmapTop, memoryFailure: opts.memoryFailure };
+  const first = init.initMaps[0] === undefined ? null : parseMapsLine(init.initMaps[0]).name;
+  const exePath = first?.startsWith("/") && !/\s/.test(first) ? { exePath: first } : {};
+  return {
+    startBrk: init.info.startBrk,
+    brk: init.info.brk,
+    protectedRanges,
+    specials,
+    stack,
+    mmapTop,
+    memoryFailure: opts.memoryFailure,
+    ...exePath,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -835,7 +849,16 @@ class ProcGen extends Gen {
         break;
       }
       case "exefd":
-        exeFd = BigInt(st.mine.length > 0 && r.chance(0.5) ? r.pick(st.mine) : r.pick([0, 1, 50, 0x7fffffff]));
+        // The executor itself (executable, but the old exe is still mapped: EBUSY), one of the
+        // program's files (mode 0644: EACCES), a pipe or socket (EACCES), a closed fd (EBADF).
+        if (t.exePath !== undefined && r.chance(0.4)) {
+          const fd = this.lowestFreeFd();
+          st.fds.add(fd);
+          pokes.push({ name: "open", args: [t.exePath, 0n, TWO64 - 1n] });
+          exeFd = BigInt(fd);
+        } else {
+          exeFd = BigInt(st.mine.length > 0 && r.chance(0.5) ? r.pick(st.mine) : r.pick([0, 1, 50, 0x7fffffff]));
+        }
         break;
       case "size":
         size = r.pick([0n, 103n, 105n, 0x1000n]);
@@ -975,11 +998,12 @@ class ProcGen extends Gen {
   }
 }
 
-/** A --procs program: arena + scratch setup, 0-3 ops, `fork`, then ops in both processes. */
+/** A --procs program: arena, scratch and target setup, 0-16 ops, `fork`, then ops in both processes. */
 function generateProcsProgram(opts: GenOptions, name: string): Program {
   const g = new ProcGen(opts);
   const ops = g.setup();
-  const before = g.rng.int(0, 3);
+  // Sometimes a longer history before the fork: fork copies whatever state it made.
+  const before = g.rng.chance(0.3) ? g.rng.int(4, 16) : g.rng.int(0, 3);
   const total = opts.ops + ops.length;
   while (ops.length < before + 3) ops.push(...g.next());
   ops.push(g.fork());

@@ -211,6 +211,16 @@ export function statFileFacts(path: string, cwd = process.cwd()): FileFacts | nu
   }
 }
 
+/** Permission bits and owner: exec permission decides PR_SET_MM_MAP's exe_fd (EACCES). */
+function ownerAndMode(abs: string): Pick<FileFacts, "mode" | "uid" | "gid"> {
+  try {
+    const st = statSync(abs);
+    return { mode: st.mode, uid: st.uid, gid: st.gid };
+  } catch {
+    return {};
+  }
+}
+
 /** The path's mount has MNT_NOEXEC (path_noexec(): mmap with PROT_EXEC is EPERM there). */
 export function mountedNoexec(abs: string): boolean {
   let real: string;
@@ -250,7 +260,7 @@ export function collectFileFacts(ops: readonly string[], opts: { createdUnder?: 
     if (facts === null) continue;
     const abs = resolve(cwd, op.path);
     const created = under !== null && (abs === under || abs.startsWith(`${under}/`));
-    out.set(op.path, { ...facts, preexisting: !created });
+    out.set(op.path, { ...facts, ...ownerAndMode(abs), preexisting: !created });
   }
   return out;
 }
@@ -284,7 +294,11 @@ export function layoutFromExec(init: ExecResult): Layout {
     });
   });
   const { info } = init;
+  // /proc/self/exe is the executor binary, the file of its first VMA (PR_SET_MM_MAP's EBUSY rule).
+  const first = vmas[0];
+  const exePath = first !== undefined && first.path.startsWith("/") ? { exePath: first.path } : {};
   return {
+    ...exePath,
     vmas,
     startBrk: Number(info.startBrk),
     brk: Number(info.brk),
