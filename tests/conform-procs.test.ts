@@ -111,7 +111,9 @@ describe("model against the live kernel: hand-written process programs", () => {
   it("prctl: PR_SET_MM_MAP rules, single-field PR_SET_MM without CAP_SYS_RESOURCE, PR_SET_VMA, THP disable", async () => {
     const [probe] = await runPrograms([{ name: "probe", ops: [] }]);
     brk = [probe?.info.startBrk ?? 0n, probe?.info.brk ?? 0n];
-    const [valid, low, high, order, stack, single] = await both([
+    const exe = /\s(\/\S+)$/.exec(probe?.initMaps[0] ?? "")?.[1] ?? "";
+    expect(exe).toMatch(/executor$/);
+    const [valid, low, high, order, stack, single, exeFd] = await both([
       [
         ...setup,
         ...mmMap({}),
@@ -138,8 +140,23 @@ describe("model against the live kernel: hand-written process programs", () => {
         "prctl 41 0 0 0 0",
         "prctl 42 0 0 0 0",
       ],
+      // exe_fd: the executor (executable, but the old exe is still mapped), a 0644 file, a pipe, a closed fd.
+      [
+        ...setup,
+        `open ${exe} 0 -1`, // fd 3; size -1: never truncated
+        ...mmMap({}, 3n << 32n),
+        setMmMap,
+        "open $DIR/f0 0 4096", // fd 4
+        ...mmMap({}, 4n << 32n),
+        setMmMap,
+        ...mmMap({}, 0n),
+        setMmMap,
+        ...mmMap({}, 50n << 32n),
+        setMmMap,
+      ],
     ]);
-    for (const r of [valid, low, high, order, stack, single]) expect(r?.divergence).toBeNull();
+    for (const r of [valid, low, high, order, stack, single, exeFd]) expect(r?.divergence).toBeNull();
+    expect(exeFd?.results.filter((x) => x.startsWith("-E"))).toEqual(["-EBUSY", "-EACCES", "-EACCES", "-EBADF"]);
     expect(valid?.results.slice(-4)).toEqual(["0x0", "-EFAULT", "0x0", "-EINVAL"]);
     expect(low?.results.at(-1)).toBe("-EINVAL");
     expect(high?.results.at(-1)).toBe("-EINVAL");
