@@ -622,7 +622,7 @@ export class Gen {
 
   /** Once an op may have remapped, re-protected or written a special mapping, its bytes can
    *  turn up anywhere: `read` is not generated any more. */
-  private specialsTouched = false;
+  protected specialsTouched = false;
 
   private noteSpecials(op: Op): void {
     if (op.name === "read" || op.name === "rtouch" || op.name === "touch") return;
@@ -974,6 +974,14 @@ class ProcGen extends Gen {
   private memio(): Op {
     const r = this.rng;
     const len = r.pick([0n, 1n, 16n, PAGE, 2n * PAGE, PAGE + 1n, 4n * PAGE]);
+    if (this.opts.whole && r.chance(0.15) && this.t.specials.length > 0) {
+      // Whole mode: write [vdso] (FOLL_FORCE breaks COW) or [vvar] (VM_IO|VM_PFNMAP: EIO).
+      // From then on no op reads the special mappings (specialsTouched).
+      this.specialsTouched = true;
+      const s = r.pick(this.t.specials);
+      const at = s.start + BigInt(r.int(0, Number((s.end - s.start) / PAGE) - 1)) * PAGE + BigInt(r.pick([0, 0x10]));
+      return { name: "memwrite", args: [this.pid(), at, r.pick([1n, 16n, PAGE]), BigInt(r.int(0, 255))] };
+    }
     if (r.chance(0.5)) return { name: "memread", args: [this.pid(), this.remoteAddr(), len] };
     return { name: "memwrite", args: [this.pid(), this.remoteAddr(), len, BigInt(r.int(0, 255))] };
   }
