@@ -296,7 +296,7 @@ export function layoutFromExec(init: ExecResult): Layout {
   const { info } = init;
   // /proc/self/exe is the executor binary, the file of its first VMA (PR_SET_MM_MAP's EBUSY rule).
   const first = vmas[0];
-  const exePath = first !== undefined && first.path.startsWith("/") ? { exePath: first.path } : {};
+  const exePath = first?.path.startsWith("/") ? { exePath: first.path } : {};
   return {
     ...exePath,
     vmas,
