@@ -631,10 +631,12 @@ function vectorMadvise(mm: Mm, iov: Iovec[], advice: number): number {
   const total = iov.reduce((n, v) => n + v.len, 0);
   let remaining = total;
   let ret = 0;
-  for (const v of iov) {
-    // The loop runs while iov_iter_count() > 0: an empty iovec before the end is still
-    // checked (madvise_should_skip: EINVAL if unaligned), empty ones after it are not.
+  for (const [k, v] of iov.entries()) {
+    // The loop runs while iov_iter_count() > 0, starting at iovec 0 even when it is empty
+    // (madvise_should_skip: EINVAL if unaligned); iov_iter_advance() then steps over every
+    // empty iovec, so no later empty one is ever looked at.
     if (remaining === 0) break;
+    if (v.len === 0 && k > 0) continue;
     ret = sysMadvise(mm, v.base, v.len, advice);
     if (ret < 0) break;
     remaining -= v.len;
