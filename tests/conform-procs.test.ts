@@ -210,6 +210,47 @@ describe("model against the live kernel: hand-written process programs", () => {
   }, 60_000);
 });
 
+describe("model against the live kernel: iovec edge cases", () => {
+  it("process_madvise looks at an empty iovec only first; process_vm_readv checks local iovecs with access_ok", async () => {
+    const L = SCRATCH + 0x200n;
+    const vec = (entries: Array<[bigint, bigint]>) =>
+      entries.flatMap(([b, l], i) => [u64le(b, L + BigInt(i) * 16n), u64le(l, L + BigInt(i) * 16n + 8n)]);
+    const setup = [`mmap ${hex(SCRATCH)} 0x4000 3 0x32 -1 0`, "fork", "pidfd_open %1 0"];
+    const madv = "process_madvise 3 0x300000200 3 21 0";
+    const [r] = await both([
+      [
+        ...setup,
+        ...vec([
+          [0n, 0n],
+          [SHARED_TARGET + 0x800n, 0n],
+          [0n, 0x1007n],
+        ]),
+        madv, // the unaligned empty iovec is stepped over: madvise(0, 0x1007) → ENOMEM
+        ...vec([
+          [SHARED_TARGET + 0x800n, 0n],
+          [0n, 0n],
+          [0n, 0x1007n],
+        ]),
+        madv, // an unaligned empty first iovec: EINVAL
+        ...vec([
+          [0xffffffffff600000n, 0n],
+          [0n, 0x10n],
+          [0n, 0n],
+        ]),
+        `process_vm_readv %1 ${hex(L)} 2 ${hex(L)} 1 0`, // a local base above TASK_SIZE, even empty: EFAULT
+        ...vec([
+          [0n, 0x10n],
+          [0n, 1n << 63n],
+          [0n, 0n],
+        ]),
+        `process_vm_readv %1 ${hex(L)} 2 ${hex(L)} 1 0`, // a negative length: EINVAL
+      ],
+    ]);
+    expect(r?.divergence).toBeNull();
+    expect(r?.results.filter((x) => x.startsWith("-E"))).toEqual(["-ENOMEM", "-EINVAL", "-EFAULT", "-EINVAL"]);
+  }, 60_000);
+});
+
 describe("generator: --procs programs", () => {
   it("fork once, early, before any @1 op; every line parses", () => {
     for (let i = 0; i < 150; i++) {
