@@ -92,7 +92,9 @@ export class Mm {
     c.argEnd = this.argEnd;
     c.envStart = this.envStart;
     c.envEnd = this.envEnd;
+    // arch_dup_pkeys(): the child inherits the allocation map, the key lost without pkeys hardware included.
     c.pkeysAllocated = this.pkeysAllocated;
+    c.pkeyLost = this.pkeyLost;
     c.personality = this.personality;
     c.arch = this.arch;
     c.sealPolicy = this.sealPolicy;
