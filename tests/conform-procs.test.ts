@@ -251,6 +251,13 @@ describe("model against the live kernel: iovec edge cases", () => {
   }, 60_000);
 });
 
+describe("model against the live kernel: what fork copies", () => {
+  it("the pkey state (without pkeys hardware the first pkey_alloc loses a key, the child's is ENOSPC)", async () => {
+    const [r] = await both([["pkey_alloc 0 0", "fork", "@1 pkey_alloc 0 0", "@1 pkey_alloc 0 1", "pkey_alloc 0 0"]]);
+    expect(r?.divergence).toBeNull();
+  }, 60_000);
+});
+
 describe("generator: --procs programs", () => {
   it("fork once, early, before any @1 op; every line parses", () => {
     for (let i = 0; i < 150; i++) {
