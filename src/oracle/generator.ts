@@ -745,7 +745,7 @@ class ProcGen extends Gen {
     const p: 0 | 1 = this.state[1] !== null && r.chance(0.4) ? 1 : 0;
     const st = this.use(p);
     const ops = r.chance(0.4) ? this.procGroup(st) : [this.safeOp()];
-    for (const op of ops) op.proc = p;
+    for (const op of ops) op.proc ??= p;
     return ops;
   }
 
@@ -994,15 +994,21 @@ class ProcGen extends Gen {
     const ops: Op[] = [{ name: "mmap", args: [at, len, r.pick([1n, 1n, 0n, 3n]), 0x32n, -1n, 0n] }];
     if (r.chance(0.5)) ops.push({ name: "write", args: [at, PAGE, BigInt(r.int(1, 255))] });
     if (r.chance(0.7)) ops.push({ name: "mseal", args: [at, len, 0n] });
+    // The writer: this process or, once there is a peer, often the other one.
+    const owner = this.cur;
+    const writer: 0 | 1 = this.state[1] !== null && r.chance(0.5) ? ((1 - owner) as 0 | 1) : owner;
     const w = r.int(0, 2);
-    if (w === 0) ops.push({ name: "memwrite", args: [`%${this.cur}`, at + BigInt(r.int(0, 8)), r.pick([1n, 8n, PAGE, 2n * PAGE]), 0x5an] });
+    const access: Op[] = [];
+    if (w === 0) access.push({ name: "memwrite", args: [`%${owner}`, at + BigInt(r.int(0, 8)), r.pick([1n, 8n, PAGE, 2n * PAGE]), 0x5an] });
     else if (w === 1)
-      ops.push(...this.iovecs(LIOV, 1), this.poke(RIOV, at), this.poke(RIOV + 8n, PAGE), {
+      access.push(...this.iovecs(LIOV, 1), this.poke(RIOV, at), this.poke(RIOV + 8n, PAGE), {
         name: "process_vm_writev",
-        args: [`%${this.cur}`, LIOV, 1n, RIOV, 1n, 0n],
+        args: [`%${owner}`, LIOV, 1n, RIOV, 1n, 0n],
       });
-    else ops.push({ name: "memread", args: [`%${this.cur}`, at, 2n * PAGE] });
-    return ops;
+    else access.push({ name: "memread", args: [`%${owner}`, at, 2n * PAGE] });
+    for (const op of access) op.proc = writer;
+    for (const op of ops) op.proc = owner;
+    return [...ops, ...access];
   }
 }
 
