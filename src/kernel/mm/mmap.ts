@@ -117,6 +117,9 @@ function shmemZeroSetup(pages: number): OpenFile {
   return openFile(inode, true, true);
 }
 
+/** mmapRegion()'s list of replaced VMAs when the range was free (shared, never written). */
+const NOTHING_REPLACED: readonly Vma[] = [];
+
 /**
  * __mmap_region(): replace whatever is in [addr, addr+len) with a new mapping, merging
  * it with its neighbours when they match. Returns the start page or a negative errno.
@@ -131,7 +134,7 @@ export function mmapRegion(
   pgoff: number,
 ): number {
   const end = addr + len;
-  let replaced: Vma[] = [];
+  let replaced: readonly Vma[] = NOTHING_REPLACED;
   const first = mm.tree.findNext(addr);
   if (first !== null && first.start < end) {
     const up = sealCheckUpFront(mm, addr, end);

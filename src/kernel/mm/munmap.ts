@@ -5,7 +5,7 @@ import { add, clamp, offsetInPage, pageAlign, pageOf, type U64 } from "../uapi/u
 import type { Mm } from "./mm.js";
 import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
 import type { Vma } from "./vma.js";
-import { splitVmaUnchecked } from "./vma-merge.js";
+import { splitVmaPiece } from "./vma-merge.js";
 
 /**
  * vms_gather_munmap_vmas(): split the VMAs at the edges of [start, end) and collect the
@@ -19,27 +19,29 @@ export function gatherUnmap(mm: Mm, first: Vma, start: number, end: number): Vma
     if (end < vma.end && mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
     // Don't bother splitting the VMA if we can't unmap it anyway.
     if (sealBlocksChange(mm, vma, "unmap")) return -EPERM;
-    const r = splitVmaUnchecked(mm, vma, start);
+    const r = splitVmaPiece(mm, vma, start, true);
     if (typeof r === "number") return r;
-    vma = r[1];
+    vma = r;
   }
-  const out: Vma[] = [];
+  // Most ranges cover one VMA: a one-slot array then, not an empty one grown by push().
+  let out: Vma[] | null = null;
   let cur: Vma | null = vma;
   while (cur !== null && cur.start < end) {
     if (sealBlocksChange(mm, cur, "unmap")) return -EPERM;
     if (cur.end > end) {
-      const r = splitVmaUnchecked(mm, cur, end);
+      const r = splitVmaPiece(mm, cur, end, false);
       if (typeof r === "number") return r;
-      cur = r[0];
+      cur = r;
     }
-    out.push(cur);
+    if (out === null) out = [cur];
+    else out.push(cur);
     cur = mm.tree.next(cur);
   }
-  return out;
+  return out ?? [];
 }
 
 /** vms_complete_munmap_vmas(): drop the gathered VMAs and their pages. */
-export function completeUnmap(mm: Mm, vmas: Vma[]): void {
+export function completeUnmap(mm: Mm, vmas: readonly Vma[]): void {
   for (const v of vmas) {
     mm.tree.remove(v);
     mm.pt.zap(v.start, v.end);

@@ -161,6 +161,18 @@ export function splitVmaUnchecked(mm: Mm, vma: Vma, at: number): [Vma, Vma] | nu
   return [lo, hi];
 }
 
+/**
+ * __split_vma() for callers that go on with one piece: the part above `at` (keepAbove) or
+ * below it. Same as splitVmaUnchecked() without building the pair (splits are hot).
+ */
+export function splitVmaPiece(mm: Mm, vma: Vma, at: number, keepAbove: boolean): Vma | number {
+  if (vma.special?.mayNotSplit) return -EINVAL;
+  const lo = vma.slice(vma.start, at);
+  const hi = vma.slice(at, vma.end);
+  mm.tree.split(vma, lo, hi);
+  return keepAbove ? hi : lo;
+}
+
 /** split_vma(): refused with ENOMEM once map_count reaches max_map_count. */
 export function splitVma(mm: Mm, vma: Vma, at: number): [Vma, Vma] | number {
   if (mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
@@ -194,15 +206,18 @@ export function vmaModifyFlags(
   const merged = mergeExistingRange(mm, prev, proposal);
   if (merged !== null) return merged;
   let vma = middle;
+  // split_vma(): refused with ENOMEM once map_count reaches max_map_count.
   if (vma.start < start) {
-    const r = splitVma(mm, vma, start);
+    if (mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
+    const r = splitVmaPiece(mm, vma, start, true);
     if (typeof r === "number") return r;
-    vma = r[1];
+    vma = r;
   }
   if (vma.end > end) {
-    const r = splitVma(mm, vma, end);
+    if (mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
+    const r = splitVmaPiece(mm, vma, end, false);
     if (typeof r === "number") return r;
-    vma = r[0];
+    vma = r;
   }
   if (vma.flags === flags && vma.flagsHi === flagsHi) return vma;
   const updated = vma.with({ flags, flagsHi });
