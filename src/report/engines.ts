@@ -26,6 +26,8 @@ export type ConformOptions = {
   seed: number;
   ops: number;
   whole?: boolean;
+  /** Two-process programs: fork, prctl, process_vm_*, process_madvise, /proc/PID/mem. */
+  procs?: boolean;
   onProgress?: (done: number, total: number) => void;
 };
 
