@@ -55,15 +55,7 @@ static inline long raw6(long n, long a, long b, long c, long d, long e, long f) 
 
 static inline int is_err(long r) { return (unsigned long)r >= (unsigned long)-4095L; }
 
-#ifndef SYS_mseal
-#define SYS_mseal 462
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_process_madvise
-#define SYS_process_madvise 440
-#endif
+#include "syscall-numbers.h"
 
 // ---------------------------------------------------------------------------------------------
 // Child state. Everything is static so that nothing is allocated after parsing.

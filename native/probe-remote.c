@@ -31,15 +31,7 @@
 #include <unistd.h>
 
 #define PAGE 4096UL
-#ifndef SYS_mseal
-#define SYS_mseal 462
-#endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-#ifndef SYS_process_madvise
-#define SYS_process_madvise 440
-#endif
+#include "syscall-numbers.h"
 #ifndef MFD_NOEXEC_SEAL
 #define MFD_NOEXEC_SEAL 0x0008U
 #endif
