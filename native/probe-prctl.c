@@ -291,17 +291,23 @@ static void c_nobody(const char *n) {
   c_exe_fd("nobody");
 }
 
-static void c_userns(const char *n) {
-  (void)n;
+// Become root (uid 0 mapped to 0) of a new child user namespace; reports and returns 0 on failure.
+static int enter_child_userns(void) {
   if (unshare(CLONE_NEWUSER) != 0) {
     out("R userns_unshare %d\n", -errno);
-    return;
+    return 0;
   }
   int fd = open("/proc/self/uid_map", O_WRONLY);
   if (fd >= 0) {
     (void)!write(fd, "0 0 1\n", 6);
     close(fd);
   }
+  return 1;
+}
+
+static void c_userns(const char *n) {
+  (void)n;
+  if (!enter_child_userns()) return;
   c_exe_fd("userns");
 }
 
@@ -329,15 +335,7 @@ static void c_caps_root(const char *n) {
 
 static void c_caps_userns(const char *n) {
   (void)n;
-  if (unshare(CLONE_NEWUSER) != 0) {
-    out("R userns_unshare %d\n", -errno);
-    return;
-  }
-  int fd = open("/proc/self/uid_map", O_WRONLY);
-  if (fd >= 0) {
-    (void)!write(fd, "0 0 1\n", 6);
-    close(fd);
-  }
+  if (!enter_child_userns()) return;
   caps_case("userns");
 }
 
