@@ -379,12 +379,7 @@ export class VmaTree {
       if (lo[mid] < vma.start) i = mid + 1;
       else h = mid;
     }
-    // In place, without splice's result array: this is the hottest write.
-    for (let j = v.length; j > i; j--) {
-      v[j] = v[j - 1];
-      lo[j] = lo[j - 1];
-      hi[j] = hi[j - 1];
-    }
+    openSlot(leaf, i);
     v[i] = vma;
     lo[i] = vma.start;
     hi[i] = vma.end;
@@ -395,21 +390,9 @@ export class VmaTree {
 
   remove(vma: Vma): void {
     const leaf = this.writableLeaf(vma.start);
-    const v = leaf.items as Vma[];
-    const lo = leaf.lo;
-    const hi = leaf.hi;
-    const i = indexOfStart(lo, vma.start);
+    const i = indexOfStart(leaf.lo, vma.start);
     if (i < 0) throw new Error(`VmaTree.remove: no VMA at page ${vma.start}`);
-    const last = v.length - 1;
-    for (let j = i; j < last; j++) {
-      v[j] = v[j + 1];
-      lo[j] = lo[j + 1];
-      hi[j] = hi[j + 1];
-    }
-    // pop(), not `length =`: setting length goes through a slow runtime call.
-    v.pop();
-    lo.pop();
-    hi.pop();
+    closeSlots(leaf, i, 1);
     this.addCount(-1);
     this.fixUp();
     this.wrote();
@@ -426,11 +409,7 @@ export class VmaTree {
     const v = leaf.items as Vma[];
     const lo = leaf.lo;
     const hi = leaf.hi;
-    for (let j = v.length; j > i + 1; j--) {
-      v[j] = v[j - 1];
-      lo[j] = lo[j - 1];
-      hi[j] = hi[j - 1];
-    }
+    openSlot(leaf, i + 1);
     v[i] = below;
     lo[i] = below.start;
     hi[i] = below.end;
@@ -470,17 +449,7 @@ export class VmaTree {
     lo[i] = next.start;
     hi[i] = next.end;
     const gone = count - 1;
-    const last = v.length - gone;
-    for (let j = i + 1; j < last; j++) {
-      v[j] = v[j + gone];
-      lo[j] = lo[j + gone];
-      hi[j] = hi[j + gone];
-    }
-    for (let k = 0; k < gone; k++) {
-      v.pop();
-      lo.pop();
-      hi.pop();
-    }
+    closeSlots(leaf, i + 1, gone);
     this.addCount(-gone);
     this.fixUp();
     this.wrote();
@@ -669,32 +638,48 @@ function splitOff(n: Node, owner: number): Node {
 }
 
 function insertChild(parent: Node, at: number, child: Node): void {
-  const kids = parent.items as Node[];
-  const lo = parent.lo;
-  const hi = parent.hi;
-  for (let j = kids.length; j > at; j--) {
-    kids[j] = kids[j - 1];
-    lo[j] = lo[j - 1];
-    hi[j] = hi[j - 1];
-  }
-  kids[at] = child;
-  lo[at] = child.first;
-  hi[at] = child.last;
+  openSlot(parent, at);
+  (parent.items as Node[])[at] = child;
+  parent.lo[at] = child.first;
+  parent.hi[at] = child.last;
 }
 
 function removeChild(parent: Node, at: number): void {
-  const kids = parent.items as Node[];
-  const lo = parent.lo;
-  const hi = parent.hi;
-  const last = kids.length - 1;
-  for (let j = at; j < last; j++) {
-    kids[j] = kids[j + 1];
-    lo[j] = lo[j + 1];
-    hi[j] = hi[j + 1];
+  closeSlots(parent, at, 1);
+}
+
+/**
+ * Make room at slot `at` of a node (items, lo and hi move up by one together; the caller
+ * fills the slot). In place, without splice's result array: inserts are the hottest writes.
+ */
+function openSlot(n: Node, at: number): void {
+  const items = n.items as unknown[];
+  const lo = n.lo;
+  const hi = n.hi;
+  for (let j = items.length; j > at; j--) {
+    items[j] = items[j - 1];
+    lo[j] = lo[j - 1];
+    hi[j] = hi[j - 1];
   }
-  kids.pop();
-  lo.pop();
-  hi.pop();
+}
+
+/** Drop `k` slots of a node starting at `at` (items, lo and hi move down together). */
+function closeSlots(n: Node, at: number, k: number): void {
+  const items = n.items as unknown[];
+  const lo = n.lo;
+  const hi = n.hi;
+  const last = items.length - k;
+  for (let j = at; j < last; j++) {
+    items[j] = items[j + k];
+    lo[j] = lo[j + k];
+    hi[j] = hi[j + k];
+  }
+  // pop(), not `length =`: setting length goes through a slow runtime call.
+  for (let j = 0; j < k; j++) {
+    items.pop();
+    lo.pop();
+    hi.pop();
+  }
 }
 
 function indexOfStart(lo: number[], start: number): number {
