@@ -29,6 +29,14 @@ function permits(v: Vma, write: boolean): boolean {
   return (v.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
 }
 
+/** The result of an access that completed (shared: results are values, never mutated). */
+const ACCESS_OK: AccessResult = Object.freeze({ ok: true });
+
+/** The access faulted `offset` bytes after its start. */
+function faulted(signal: "SEGV" | "BUS", offset: number): AccessResult {
+  return { ok: false, signal, offset };
+}
+
 /**
  * Perform a user access over [addr, addr+len) bytes, page by page in ascending order.
  * touch/rtouch access one byte per page (at addr, then each page boundary); write and
@@ -43,20 +51,19 @@ export function userAccess(mm: Mm, addr: number, len: number, kind: AccessKind, 
     const pageEnd = Math.min(end, (page + 1) * 4096);
     let vma = mm.tree.find(page) ?? expandStackFor(mm, page);
     const write = kind === "touch" || kind === "write";
-    const fault = (signal: "SEGV" | "BUS"): AccessResult => ({ ok: false, signal, offset: pos - addr });
-    if (vma === null || mm.pt.guards.has(page)) return fault("SEGV");
+    if (vma === null || mm.pt.guards.has(page)) return faulted("SEGV", pos - addr);
     if (kind === "write") {
       // A plain store: one write fault (no read fault, so no fault-around).
-      if (!permits(vma, true)) return fault("SEGV");
-      if (faultPage(mm, vma, page, true) === null) return fault("BUS");
+      if (!permits(vma, true)) return faulted("SEGV", pos - addr);
+      if (faultPage(mm, vma, page, true) === null) return faulted("BUS", pos - addr);
     } else {
       // touch reads before it writes: the read fault happens even when the write then fails.
-      if (!permits(vma, false)) return fault("SEGV");
+      if (!permits(vma, false)) return faulted("SEGV", pos - addr);
       const r = faultPage(mm, vma, page, false);
-      if (r === null) return fault("BUS");
+      if (r === null) return faulted("BUS", pos - addr);
       vma = r;
-      if (write && !permits(vma, true)) return fault("SEGV");
-      if (write && faultPage(mm, vma, page, true) === null) return fault("BUS");
+      if (write && !permits(vma, true)) return faulted("SEGV", pos - addr);
+      if (write && faultPage(mm, vma, page, true) === null) return faulted("BUS", pos - addr);
     }
     if (kind === "write") {
       for (let b = pos; b < pageEnd; b++) writeByte(mm, page, b - page * 4096, value);
@@ -73,5 +80,5 @@ export function userAccess(mm: Mm, addr: number, len: number, kind: AccessKind, 
     }
     pos = kind === "touch" || kind === "rtouch" ? (page + 1) * 4096 : pageEnd;
   }
-  return kind === "read" ? { ok: true, hash: hash >>> 0 } : { ok: true };
+  return kind === "read" ? { ok: true, hash: hash >>> 0 } : ACCESS_OK;
 }
