@@ -369,9 +369,7 @@ export class VmaTree {
 
   insert(vma: Vma): void {
     const leaf = this.writableLeaf(vma.start);
-    const v = leaf.items as Vma[];
     const lo = leaf.lo;
-    const hi = leaf.hi;
     let i = 0;
     let h = lo.length;
     while (i < h) {
@@ -380,9 +378,7 @@ export class VmaTree {
       else h = mid;
     }
     openSlot(leaf, i);
-    v[i] = vma;
-    lo[i] = vma.start;
-    hi[i] = vma.end;
+    putVma(leaf, i, vma);
     this.addCount(1);
     this.fixUp();
     this.wrote();
@@ -406,16 +402,9 @@ export class VmaTree {
     const leaf = this.writableLeaf(vma.start);
     const i = indexOfStart(leaf.lo, vma.start);
     if (i < 0) throw new Error(`VmaTree.split: no VMA at page ${vma.start}`);
-    const v = leaf.items as Vma[];
-    const lo = leaf.lo;
-    const hi = leaf.hi;
     openSlot(leaf, i + 1);
-    v[i] = below;
-    lo[i] = below.start;
-    hi[i] = below.end;
-    v[i + 1] = above;
-    lo[i + 1] = above.start;
-    hi[i + 1] = above.end;
+    putVma(leaf, i, below);
+    putVma(leaf, i + 1, above);
     this.addCount(1);
     this.fixUp();
     this.wrote();
@@ -443,11 +432,7 @@ export class VmaTree {
       this.replace(first, next);
       return;
     }
-    const lo = leaf.lo;
-    const hi = leaf.hi;
-    v[i] = next;
-    lo[i] = next.start;
-    hi[i] = next.end;
+    putVma(leaf, i, next);
     const gone = count - 1;
     closeSlots(leaf, i + 1, gone);
     this.addCount(-gone);
@@ -462,9 +447,7 @@ export class VmaTree {
     if (i < 0) throw new Error(`VmaTree.replace: no VMA at page ${prev.start}`);
     // Callers only replace a VMA by one that keeps its place in address order (it
     // covers free space or part of the old range), so the slot stays the same.
-    (leaf.items as Vma[])[i] = next;
-    leaf.lo[i] = next.start;
-    leaf.hi[i] = next.end;
+    putVma(leaf, i, next);
     this.fixUp();
     this.wrote();
   }
@@ -646,6 +629,13 @@ function insertChild(parent: Node, at: number, child: Node): void {
 
 function removeChild(parent: Node, at: number): void {
   closeSlots(parent, at, 1);
+}
+
+/** Write `vma` into slot `i` of a leaf, with its bounds. */
+function putVma(leaf: Node, i: number, vma: Vma): void {
+  (leaf.items as Vma[])[i] = vma;
+  leaf.lo[i] = vma.start;
+  leaf.hi[i] = vma.end;
 }
 
 /**
