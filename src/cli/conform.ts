@@ -27,8 +27,7 @@ export async function conformCommand(o: ConformCliOptions): Promise<number> {
   bar?.start(o.programs, 0);
   let report: ConformReport;
   try {
-    // `procs` is passed through to src/oracle/conform.ts (ConformOptions.procs).
-    const opts = {
+    report = await runConform({
       programs: o.programs,
       seed: o.seed,
       ops: o.ops,
@@ -39,8 +38,7 @@ export async function conformCommand(o: ConformCliOptions): Promise<number> {
         bar.setTotal(total);
         bar.update(done);
       },
-    };
-    report = await runConform(opts);
+    });
   } finally {
     bar?.stop();
   }

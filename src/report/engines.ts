@@ -1,10 +1,14 @@
 // Engines (layer 2) that the faces load on demand: the differential runner (src/oracle/conform.ts)
 // and the kbench replay (src/oracle/kbench.ts). They are imported dynamically, so the CLI starts
 // (and `aspace --help`, `aspace demo` work) whatever state those files are in, and a missing
-// engine is a clear message instead of a crash at start-up. The types below are the contracts
-// the faces rely on.
+// engine is a clear message instead of a crash at start-up. The conform types are the engine's
+// own (type-only imports); the kbench ones below are the contract the faces rely on.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+// Type-only: erased at run time, so the engine still loads only on demand.
+import type { ConformOptions, ConformReport } from "../oracle/conform.js";
+
+export type { ConformOptions, ConformReport };
 
 export class EngineUnavailableError extends Error {
   constructor(message: string) {
@@ -12,24 +16,6 @@ export class EngineUnavailableError extends Error {
     this.name = "EngineUnavailableError";
   }
 }
-
-export type ConformReport = {
-  programs: number;
-  syscalls: number;
-  divergences: number;
-  first: Array<{ seed: number; index: number; program: string[]; divergence: string; test: string }>;
-  seconds: number;
-};
-
-export type ConformOptions = {
-  programs: number;
-  seed: number;
-  ops: number;
-  whole?: boolean;
-  /** Two-process programs: fork, prctl, process_vm_*, process_madvise, /proc/PID/mem. */
-  procs?: boolean;
-  onProgress?: (done: number, total: number) => void;
-};
 
 export type ConformModule = { runConform(opts: ConformOptions): Promise<ConformReport> };
 
