@@ -152,8 +152,16 @@ describe("writeDirFilesAtomic with pieces", () => {
 
 describe("the checkpoint bench", () => {
   it("runs the real path on a small mapping and reports every figure (no speed asserted here)", () => {
-    const b = benchCheckpoint({ runs: 2, bytes: 1 << 22, dir: work });
+    // The "tmpfs" part is pointed at the test's own directory: what is checked is that it runs
+    // the same path, reports its figures and leaves nothing behind.
+    const b = benchCheckpoint({ runs: 2, bytes: 1 << 22, dir: work, tmpfsDir: work });
     expect(b.dump_seconds.length).toBe(2);
+    expect(b.tmpfs?.dump_seconds.length).toBe(2);
+    expect(b.tmpfs?.io_floor_read_touched_seconds.length).toBe(2);
+    for (const k of ["dump_restore_over_memcpy", "io_floor_over_memcpy"] as const) {
+      const v = b.tmpfs?.[k] ?? Number.NaN;
+      expect(Number.isFinite(v) && v > 0, `tmpfs.${k}`).toBe(true);
+    }
     expect(b.restore_seconds.length).toBe(2);
     for (const k of ["memcpy_gb_per_s", "dump_gb_per_s", "restore_gb_per_s", "dump_restore_over_memcpy", "io_floor_over_memcpy"] as const)
       expect(Number.isFinite(b[k]) && b[k] > 0, k).toBe(true);

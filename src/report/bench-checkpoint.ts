@@ -18,9 +18,14 @@
 //   with one read() into a fresh buffer, without the model: what any dump to disk and
 //   restore from disk of these bytes costs in this process on this machine.
 //
+// - tmpfs (`tmpfs`, when a tmpfs such as /dev/shm is there): the model's dump and restore
+//   with the images in memory-backed files, and the bare floor there (write+fsync, then a
+//   read into memory already touched): no disk, no first-touch faults on the read side,
+//   so this is the best any dump to files and restore from them can reach on this machine.
+//
 // Every figure is the median of `runs` runs; the model's process is built once, untimed.
 
-import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, statfsSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -59,6 +64,8 @@ export interface CheckpointBench {
   dump_restore_over_io_floor: number;
   /** dump_restore_over_memcpy and io_floor_over_memcpy from each phase's fastest run (the least disturbed on a shared machine). */
   best: { dump_restore_over_memcpy: number; io_floor_over_memcpy: number; dump_restore_over_io_floor: number };
+  /** The same dump and restore with the images on tmpfs, and the bare floor there (null: no tmpfs found). */
+  tmpfs: TmpfsCheckpointBench | null;
   dump_seconds: number[];
   dump_fsync_seconds: number[];
   restore_seconds: number[];
@@ -66,6 +73,32 @@ export interface CheckpointBench {
   memcpy_fresh_seconds: number[];
   io_floor_write_fsync_seconds: number[];
   io_floor_read_seconds: number[];
+}
+
+export interface TmpfsCheckpointBench {
+  dir: string;
+  /** The model's dump + restore with the images on tmpfs, over memcpy into touched memory. */
+  dump_restore_over_memcpy: number;
+  /** write+fsync to tmpfs and a read back into touched memory, no model: the ceiling for any file-based dump and restore. */
+  io_floor_over_memcpy: number;
+  best: { dump_restore_over_memcpy: number; io_floor_over_memcpy: number };
+  dump_seconds: number[];
+  restore_seconds: number[];
+  io_floor_write_fsync_seconds: number[];
+  io_floor_read_touched_seconds: number[];
+}
+
+/** A tmpfs to put bench images on (memory-backed, like CRIU's images for live migration), or null. */
+export function findTmpfs(): string | null {
+  const TMPFS_MAGIC = 0x01021994;
+  for (const d of ["/dev/shm", "/run/shm"]) {
+    try {
+      if (existsSync(d) && statfsSync(d).type === TMPFS_MAGIC) return d;
+    } catch {
+      // not usable: try the next
+    }
+  }
+  return null;
 }
 
 const median = (xs: number[]): number => {
@@ -87,7 +120,7 @@ function fullGc(): () => void {
   return runInNewContext("gc") as () => void;
 }
 
-export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string }): CheckpointBench {
+export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string; tmpfsDir?: string | null }): CheckpointBench {
   const bytes = o.bytes ?? 1 << 30;
   const pages = bytes / 4096;
   const { kernel, pid } = buildScenario("loop");
@@ -102,6 +135,8 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
   const dst = new Uint8Array(bytes).fill(1); // touched before any timing
   const collect = fullGc();
   const work = mkdtempSync(join(o.dir ?? tmpdir(), "aspace-bench-checkpoint-"));
+  const tmpfsDir = o.tmpfsDir === undefined ? findTmpfs() : o.tmpfsDir;
+  const tmpfsWork = tmpfsDir === null ? null : mkdtempSync(join(tmpfsDir, "aspace-bench-checkpoint-"));
   const r = {
     memcpy: [] as number[],
     fresh: [] as number[],
@@ -110,6 +145,10 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
     restore: [] as number[],
     floorWrite: [] as number[],
     floorRead: [] as number[],
+    tmpfsDump: [] as number[],
+    tmpfsRestore: [] as number[],
+    tmpfsFloorWrite: [] as number[],
+    tmpfsFloorRead: [] as number[],
   };
   try {
     // Within a run: memcpy, then the model's dump and restore (the restored process then
@@ -121,19 +160,20 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
       let t = performance.now();
       dst.set(src);
       r.memcpy.push(seconds(t));
-      const model = () => {
-        const dir = join(work, `images-${i}`);
+      const dumpAndRestore = (where: string, dumps: number[], restores: number[], fsyncs: number[] | null) => {
+        const dir = join(where, `images-${i}`);
         const times: WriteTimes = { write: 0, fsync: 0 };
         collect();
         const t0 = performance.now();
         const written = dumpToDir(kernel, pid, dir, { vdsoImage, unknownPages: "approximate", times });
-        r.dump.push(seconds(t0));
-        r.fsync.push(times.fsync);
+        dumps.push(seconds(t0));
+        fsyncs?.push(times.fsync);
         if (written < bytes) throw new Error(`the dump wrote ${written} bytes of pages, expected at least ${bytes}`);
         collect();
-        r.restore.push(restoreAndCheck(dir, start, src));
+        restores.push(restoreAndCheck(dir, start, src));
         removeSettled(dir);
       };
+      const model = () => dumpAndRestore(work, r.dump, r.restore, r.fsync);
       const floor = () => {
         collect();
         const f = ioFloor(join(work, "floor.bin"), src);
@@ -147,6 +187,13 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
         floor();
         model();
       }
+      if (tmpfsWork !== null) {
+        dumpAndRestore(tmpfsWork, r.tmpfsDump, r.tmpfsRestore, null);
+        collect();
+        const f = ioFloor(join(tmpfsWork, "floor.bin"), src, dst);
+        r.tmpfsFloorWrite.push(f.writeFsync);
+        r.tmpfsFloorRead.push(f.read);
+      }
       collect();
       t = performance.now();
       const copy = src.slice();
@@ -155,6 +202,7 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
+    if (tmpfsWork !== null) rmSync(tmpfsWork, { recursive: true, force: true });
   }
   const gb = bytes / 1e9;
   const m = median(r.memcpy);
@@ -188,6 +236,22 @@ export function benchCheckpoint(o: { runs: number; bytes?: number; dir?: string 
         dump_restore_over_io_floor: round((bd + br) / (bw + bf)),
       };
     })(),
+    tmpfs:
+      tmpfsDir === null
+        ? null
+        : {
+            dir: tmpfsDir,
+            dump_restore_over_memcpy: round((2 * m) / (median(r.tmpfsDump) + median(r.tmpfsRestore))),
+            io_floor_over_memcpy: round((2 * m) / (median(r.tmpfsFloorWrite) + median(r.tmpfsFloorRead))),
+            best: {
+              dump_restore_over_memcpy: round((2 * Math.min(...r.memcpy)) / (Math.min(...r.tmpfsDump) + Math.min(...r.tmpfsRestore))),
+              io_floor_over_memcpy: round((2 * Math.min(...r.memcpy)) / (Math.min(...r.tmpfsFloorWrite) + Math.min(...r.tmpfsFloorRead))),
+            },
+            dump_seconds: list(r.tmpfsDump),
+            restore_seconds: list(r.tmpfsRestore),
+            io_floor_write_fsync_seconds: list(r.tmpfsFloorWrite),
+            io_floor_read_touched_seconds: list(r.tmpfsFloorRead),
+          },
     dump_seconds: list(r.dump),
     dump_fsync_seconds: list(r.fsync),
     restore_seconds: list(r.restore),
@@ -239,8 +303,11 @@ function firstDifferentPage(
   return null;
 }
 
-/** Seconds for write+fsync and for the read back of `bytes` through the file at `path` (removed after). */
-export function ioFloor(path: string, bytes: Uint8Array): { writeFsync: number; read: number } {
+/**
+ * Seconds for write+fsync and for the read back of `bytes` through the file at `path`
+ * (removed after): into a fresh buffer, or into `into` (memory already touched).
+ */
+export function ioFloor(path: string, bytes: Uint8Array, into?: Uint8Array): { writeFsync: number; read: number } {
   let t = performance.now();
   const fd = openSync(path, "w", 0o600);
   try {
@@ -255,7 +322,7 @@ export function ioFloor(path: string, bytes: Uint8Array): { writeFsync: number; 
   const rfd = openSync(path, "r");
   let got = 0;
   try {
-    const buf = Buffer.allocUnsafeSlow(bytes.length);
+    const buf = into ?? Buffer.allocUnsafeSlow(bytes.length);
     while (got < bytes.length) {
       const n = readSync(rfd, buf, got, bytes.length - got, got);
       if (n === 0) break;

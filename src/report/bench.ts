@@ -224,7 +224,10 @@ export async function runBench(o: BenchOptions): Promise<{ report: BenchReport; 
   try {
     report.checkpoint = benchCheckpoint({ runs: o.runs });
     o.log(
-      `bench: checkpoint: ${report.checkpoint.dump_restore_over_memcpy} of memcpy (${report.checkpoint.dump_restore_over_memcpy_fresh} of memcpy into fresh memory)`,
+      `bench: checkpoint: ${report.checkpoint.dump_restore_over_memcpy} of memcpy (${report.checkpoint.dump_restore_over_memcpy_fresh} of memcpy into fresh memory)` +
+        (report.checkpoint.tmpfs === null
+          ? ""
+          : `; images on ${report.checkpoint.tmpfs.dir}: ${report.checkpoint.tmpfs.dump_restore_over_memcpy}, bare file I/O there ${report.checkpoint.tmpfs.io_floor_over_memcpy}`),
     );
   } catch (e) {
     report.checkpoint = { error: message(e) };
