@@ -127,6 +127,7 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
   const inode = (vma.file as OpenFile).inode;
   const from = Math.max(Math.floor(page / n) * n, vma.start);
   const to = Math.min(from + n, vma.end, (Math.floor(page / 512) + 1) * 512);
+  if (firstCachedIsLastPage(vma, from, to)) return false;
   for (let p = from; p < to; p++) {
     if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
     const index = vma.pgoff + (p - vma.start);
@@ -139,6 +140,28 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
     }
   }
   return mm.pt.get(page) !== undefined;
+}
+
+/**
+ * filemap_map_pages() on 6.18.44 (observed on the live kernel, file on ext4): when the
+ * first page-cache page in the fault-around window [from, to) is the file's last page, it
+ * maps nothing at all, not even pages after it; when the first is an earlier page, it
+ * maps every cached page of the window up to EOF, the last one included. So a read fault
+ * beyond EOF leaves the last page unmapped when the window starts at it (a one-page file
+ * read past its end, a window clamped to the VMA's start). Matches the 6.18 SIGBUS fix
+ * ("mm/memory: do not populate page table entries beyond i_size"), which decides on the
+ * first folio whether it may reach i_size; shmem/tmpfs is exempt (observed: maps it).
+ */
+function firstCachedIsLastPage(vma: Vma, from: number, to: number): boolean {
+  const inode = (vma.file as OpenFile).inode;
+  if (inode.shmem) return false;
+  const lastIndex = Math.ceil(inode.size / PAGE_BYTES) - 1;
+  for (let p = from; p < to; p++) {
+    const index = vma.pgoff + (p - vma.start);
+    if (index > lastIndex) return false;
+    if (inode.cache.has(index)) return index === lastIndex;
+  }
+  return false;
 }
 
 /**

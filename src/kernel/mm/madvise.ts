@@ -85,6 +85,17 @@ export function thpSuitable(mm: Mm, vma: Vma, forced: boolean): boolean {
   return haddr + PMD_PAGES <= vma.end;
 }
 
+/**
+ * thp_vma_suitable_order() at PMD order for a file (shmem) VMA, as __thp_vma_allowable_orders()
+ * asks it outside a fault (at vm_end - 2 MiB): the VMA's start must be 2 MiB-aligned relative
+ * to its file offset, and it must hold one whole aligned 2 MiB block.
+ */
+function fileThpSuitable(vma: Vma): boolean {
+  if ((vma.start - vma.pgoff) % PMD_PAGES !== 0) return false;
+  const haddr = Math.ceil(vma.start / PMD_PAGES) * PMD_PAGES;
+  return haddr + PMD_PAGES <= vma.end;
+}
+
 interface Walk {
   start: number;
   end: number;
@@ -272,7 +283,8 @@ function pageout(mm: Mm, vma: Vma, range: Walk): void {
 function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
   const shmem = vma.file !== null && vma.file.inode.shmem;
   if (!shmem && (!thpSuitable(mm, vma, true) || vma.anon === null)) return -EINVAL;
-  // Shared memory is collapsible whatever its size, but not when inaccessible (observed).
+  if (shmem && !fileThpSuitable(vma)) return -EINVAL;
+  // Suitable shared memory is still refused when inaccessible (observed).
   if (shmem && (vma.flags & (F.VM_READ | F.VM_WRITE | F.VM_EXEC)) === 0) return -EINVAL;
   const hstart = Math.ceil(range.start / PMD_PAGES) * PMD_PAGES;
   const hend = Math.floor(range.end / PMD_PAGES) * PMD_PAGES;

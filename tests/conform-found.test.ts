@@ -1,0 +1,81 @@
+// Divergences that long conform sweeps found (seeds and programs below), each shrunk and run
+// again here on the live kernel (the expected values) and on the model. They were model bugs:
+// - fault-around on 6.18.44 maps nothing when the first cached page of its window is the
+//   file's last page, so a read past EOF of such a window maps no page at all;
+// - MADV_COLLAPSE of shared memory needs a VMA that is 2 MiB-aligned to its file offset and
+//   holds a whole aligned 2 MiB block (EINVAL otherwise, ahead of the hole's ENOMEM).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { compareRuns, normalizeMaps } from "../src/oracle/conform.js";
+import { runPrograms } from "../src/oracle/executor.js";
+import { materialize } from "../src/oracle/generator.js";
+import { collectFileFacts, readHostEnv, runOnModel } from "../src/oracle/model-runner.js";
+
+async function agrees(ops: string[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "aspace-found-"));
+  try {
+    const program = { name: "found", ops: materialize(ops, dir) };
+    const [kernel] = await runPrograms([program]);
+    if (kernel === undefined) throw new Error("no executor result");
+    expect(kernel.died).toBeNull();
+    const model = runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv());
+    expect(model.results).toEqual(kernel.results);
+    expect(normalizeMaps(model.finalMaps)).toEqual(normalizeMaps(kernel.finalMaps ?? []));
+    expect(compareRuns(program, kernel, model)).toBeNull();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// A file of `size` bytes, its first page read through one mapping (so the page cache holds
+// the file), then a read at `fault` through a second mapping at 0x2000c0000 from `offset`.
+const readThroughSecondMapping = (size: string, offset: string, fault: string) => [
+  `open $DIR/f1 2 ${size}`,
+  "mmap 0x300000000 0x20000 1 2 3 0",
+  "rtouch 0x300000000 0x1000",
+  `mmap 0x2000c0000 0x40000 1 2 3 ${offset}`,
+  `rtouch ${fault} 0x1000`,
+];
+
+describe("fault-around at the end of a file (found by conform --whole --ops 120, seed 9001)", () => {
+  it("the shrunk program: WILLNEED, then a touch past EOF maps nothing (program seed 2997643521)", async () => {
+    await agrees(["open $DIR/f1 2 0x10000", "mmap 0x2000c7000 0xc7000 1 146 3 0x6000", "madvise 0x2000cc000 0xa0000 3", "touch 0x2000d6000 0x1000"]);
+  });
+  it("a one-page file read one page past its end maps nothing", async () => {
+    await agrees(readThroughSecondMapping("0x1000", "0", "0x2000c1000"));
+  });
+  it("a two-page file read past its end maps both pages", async () => {
+    await agrees(readThroughSecondMapping("0x2000", "0", "0x2000c2000"));
+  });
+  it("a window clamped to the VMA's start at the last page maps nothing", async () => {
+    await agrees(readThroughSecondMapping("0x10000", "0xf000", "0x2000c1000"));
+  });
+  it("a window starting at a partial last page maps nothing; one starting before it maps it", async () => {
+    await agrees(readThroughSecondMapping("0x10800", "0", "0x2000d1000"));
+    await agrees(["open $DIR/f1 2 0x10800", "mmap 0x2000c7000 0xc7000 1 146 3 0x6000", "madvise 0x2000cc000 0xa0000 3", "rtouch 0x2000d2000 0x1000"]);
+  });
+  it("only the last page cached, the window starting before it: still nothing", async () => {
+    await agrees([
+      "open $DIR/f1 2 0x10000",
+      "mmap 0x300000000 0x20000 1 2 3 0",
+      "madvise 0x30000f000 0x1000 3",
+      "mmap 0x2000c0000 0x40000 1 2 3 0xe000",
+      "rtouch 0x2000c2000 0x1000",
+    ]);
+  });
+});
+
+describe("MADV_COLLAPSE of shared memory (found by conform --whole --ops 120, seed 31415926)", () => {
+  it("the shrunk program: an unaligned shared VMA smaller than 2 MiB is EINVAL, not the hole's ENOMEM", async () => {
+    await agrees(["mmap 0x200190000 0x12f000 5 0x100031 -1 0", "madvise 0x200174000 0x400000 25"]);
+  });
+  it("aligned but smaller than 2 MiB: EINVAL; aligned and 2 MiB: 0", async () => {
+    await agrees(["mmap 0x200200000 0x1ff000 3 0x31 -1 0", "madvise 0x200200000 0x1000 25"]);
+    await agrees(["mmap 0x200200000 0x200000 3 0x31 -1 0", "madvise 0x200200000 0x1000 25"]);
+  });
+  it("large enough but not 2 MiB-aligned to its offset: EINVAL even on an aligned block", async () => {
+    await agrees(["mmap 0x200190000 0x400000 3 0x31 -1 0", "madvise 0x200400000 0x1000 25"]);
+  });
+});
