@@ -41,7 +41,12 @@ const readThroughSecondMapping = (size: string, offset: string, fault: string) =
 
 describe("fault-around at the end of a file (found by conform --whole --ops 120, seed 9001)", () => {
   it("the shrunk program: WILLNEED, then a touch past EOF maps nothing (program seed 2997643521)", async () => {
-    await agrees(["open $DIR/f1 2 0x10000", "mmap 0x2000c7000 0xc7000 1 146 3 0x6000", "madvise 0x2000cc000 0xa0000 3", "touch 0x2000d6000 0x1000"]);
+    await agrees([
+      "open $DIR/f1 2 0x10000",
+      "mmap 0x2000c7000 0xc7000 1 146 3 0x6000",
+      "madvise 0x2000cc000 0xa0000 3",
+      "touch 0x2000d6000 0x1000",
+    ]);
   });
   it("a one-page file read one page past its end maps nothing", async () => {
     await agrees(readThroughSecondMapping("0x1000", "0", "0x2000c1000"));
@@ -54,7 +59,12 @@ describe("fault-around at the end of a file (found by conform --whole --ops 120,
   });
   it("a window starting at a partial last page maps nothing; one starting before it maps it", async () => {
     await agrees(readThroughSecondMapping("0x10800", "0", "0x2000d1000"));
-    await agrees(["open $DIR/f1 2 0x10800", "mmap 0x2000c7000 0xc7000 1 146 3 0x6000", "madvise 0x2000cc000 0xa0000 3", "rtouch 0x2000d2000 0x1000"]);
+    await agrees([
+      "open $DIR/f1 2 0x10800",
+      "mmap 0x2000c7000 0xc7000 1 146 3 0x6000",
+      "madvise 0x2000cc000 0xa0000 3",
+      "rtouch 0x2000d2000 0x1000",
+    ]);
   });
   it("only the last page cached, the window starting before it: still nothing", async () => {
     await agrees([
