@@ -3,7 +3,8 @@
 // - fault-around on 6.18.44 maps nothing when the first cached page of its window is the
 //   file's last page, so a read past EOF of such a window maps no page at all;
 // - MADV_COLLAPSE of shared memory needs a VMA that is 2 MiB-aligned to its file offset and
-//   holds a whole aligned 2 MiB block (EINVAL otherwise, ahead of the hole's ENOMEM).
+//   holds a whole aligned 2 MiB block (EINVAL otherwise, ahead of the hole's ENOMEM);
+// - copy_to_user()/copy_from_user() fault like user code, so they grow a VM_GROWSDOWN stack.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -87,5 +88,19 @@ describe("MADV_COLLAPSE of shared memory (found by conform --whole --ops 120, se
   });
   it("large enough but not 2 MiB-aligned to its offset: EINVAL even on an aligned block", async () => {
     await agrees(["mmap 0x200190000 0x400000 3 0x31 -1 0", "madvise 0x200400000 0x1000 25"]);
+  });
+});
+
+describe("the kernel's own copies grow a VM_GROWSDOWN stack (found by conform --procs --ops 120, seed 123457)", () => {
+  const stack = (prot: number) => `mmap 0x20009f000 0xd6000 ${prot} 0x132 -1 0`;
+  it("the shrunk program: PR_GET_AUXV into a page below the stack grows it and succeeds (program seed 3965674514)", async () => {
+    await agrees([stack(3), "prctl 0x41555856 0x200008000 0x1000 0 0"]);
+  });
+  it("a read-only stack grows, then the copy fails with EFAULT", async () => {
+    await agrees([stack(1), "prctl 0x41555856 0x200008000 0x1000 0 0"]);
+  });
+  it("no growth into the guard gap of an accessible VMA below, and none past RLIMIT_STACK", async () => {
+    await agrees(["mmap 0x200000000 0x1000 3 0x32 -1 0", stack(3), "prctl 0x41555856 0x200008000 0x1000 0 0"]);
+    await agrees([stack(3), "prctl 0x41555856 0x1f0000000 0x1000 0 0"]);
   });
 });

@@ -6,6 +6,7 @@
 import { faultPage, readByte, writeByte } from "../mm/fault.js";
 import type { Mm } from "../mm/mm.js";
 import type { AnonFrame } from "../mm/pages.js";
+import { expandStackFor } from "../mm/stack.js";
 import type { Vma } from "../mm/vma.js";
 import { VM_EXEC, VM_READ, VM_WRITE } from "../uapi/vmflags.js";
 import { Unsupported } from "../unsupported.js";
@@ -17,9 +18,14 @@ function permits(v: Vma, write: boolean): boolean {
   return write ? (v.flags & VM_WRITE) !== 0 : (v.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
 }
 
-/** The VMA a copy may touch at `page`, faulted in; null when the copy must fail. */
+/**
+ * The VMA a copy may touch at `page`, faulted in; null when the copy must fail. A kernel-mode
+ * fault goes through do_user_addr_fault() like a user one: lock_mm_and_find_vma() grows a
+ * VM_GROWSDOWN stack down to the page first (before the access check, so a refused copy
+ * still leaves the stack grown).
+ */
 function faultIn(mm: Mm, page: number, write: boolean): Vma | null {
-  const v = mm.tree.find(page);
+  const v = mm.tree.find(page) ?? expandStackFor(mm, page);
   if (v === null || mm.pt.guards.has(page) || !permits(v, write)) return null;
   return faultPage(mm, v, page, write);
 }
