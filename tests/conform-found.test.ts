@@ -1,7 +1,10 @@
 // Divergences that long conform sweeps found (seeds and programs below), each shrunk and run
 // again here on the live kernel (the expected values) and on the model. They were model bugs:
 // - fault-around on 6.18.44 maps nothing when the first cached page of its window is the
-//   file's last page, so a read past EOF of such a window maps no page at all;
+//   file's last page and the 2 MiB block has no page table yet, so a read past EOF there
+//   maps no page at all; which blocks have page tables is therefore modeled (allocated by
+//   any PTE, the zero page and guard markers included; freed by munmap's free_pgtables and
+//   by MADV_DONTNEED of a whole block);
 // - MADV_COLLAPSE of shared memory needs a VMA that is 2 MiB-aligned to its file offset and
 //   holds a whole aligned 2 MiB block (EINVAL otherwise, ahead of the hole's ENOMEM);
 // - copy_to_user()/copy_from_user() fault like user code, so they grow a VM_GROWSDOWN stack.
@@ -102,5 +105,58 @@ describe("the kernel's own copies grow a VM_GROWSDOWN stack (found by conform --
   it("no growth into the guard gap of an accessible VMA below, and none past RLIMIT_STACK", async () => {
     await agrees(["mmap 0x200000000 0x1000 3 0x32 -1 0", stack(3), "prctl 0x41555856 0x200008000 0x1000 0 0"]);
     await agrees([stack(3), "prctl 0x41555856 0x1f0000000 0x1000 0 0"]);
+  });
+});
+
+describe("fault-around and page tables (found by conform --whole --ops 200, seed 271828)", () => {
+  // A one-page file, its page in the cache; a read one page past its end through a private
+  // mapping at 0x200400000, after `before` (ops in the same 2 MiB block).
+  const pastEofAfter = (...before: string[]) => [
+    "open $DIR/f1 2 0x1000",
+    "mmap 0x300000000 0x20000 1 2 3 0",
+    "rtouch 0x300000000 0x1000",
+    ...before,
+    "mmap 0x200400000 0x4000 1 0x12 3 0",
+    "rtouch 0x200401000 0x1000",
+  ];
+  const anon = (addr: string, len: string) => `mmap ${addr} ${len} 3 0x32 -1 0`;
+  it("the shrunk programs: a block that already has a page table gets the page mapped (seeds 3482574087, 4144371947)", async () => {
+    await agrees([
+      "open $DIR/f0 2 0x1000",
+      "mmap 0x200067000 0x6000 6 0x100012 3 0",
+      "mmap 0 0x6000 3 0x8001 3 0",
+      "mmap 0x200140000 0x16d000 7 0x4032 -1 0",
+      "write 0x2001b0000 0x1000 207",
+      "touch 0x20006b504 0x26000",
+    ]);
+    await agrees([
+      "open $DIR/f0 2 0x1388",
+      "open $DIR/f1 2 0x2000",
+      "open $DIR/f2 2 0x10000",
+      "open $DIR/f3 0 0x1388",
+      "mmap 0x20007f000 0x5000 4 0xc022 -1 0",
+      "mmap 0x6d9000 0x6000 3 0x8012 6 0",
+      "mmap 0x200004000 0x5000 4 2 6 0x1000",
+      "touch 0x200008000 0x6000",
+    ]);
+  });
+  it("a zero-page read elsewhere in the block gives it a page table", async () => {
+    await agrees(pastEofAfter(anon("0x2005f0000", "0x1000"), "rtouch 0x2005f0000 0x1000"));
+  });
+  it("munmap frees the table of a block it leaves empty, not of one a VMA still reaches", async () => {
+    await agrees(pastEofAfter(anon("0x200400000", "0x1000"), "touch 0x200400000 0x1000", "munmap 0x200400000 0x1000"));
+    await agrees(
+      pastEofAfter(anon("0x200400000", "0x1000"), anon("0x2005f0000", "0x1000"), "touch 0x200400000 0x1000", "munmap 0x200400000 0x1000"),
+    );
+  });
+  it("MAP_FIXED over the only VMA of a block frees its table too", async () => {
+    await agrees(pastEofAfter(anon("0x200400000", "0x1000"), "touch 0x200400000 0x1000"));
+  });
+  it("MADV_DONTNEED of a whole block frees its table; of part of it, or past a guard marker, not", async () => {
+    const touched = [anon("0x200400000", "0x200000"), "touch 0x200400000 0x1000"];
+    await agrees(pastEofAfter(...touched, "madvise 0x200400000 0x200000 4"));
+    await agrees(pastEofAfter(...touched, "madvise 0x200400000 0x1ff000 4"));
+    await agrees(pastEofAfter(...touched, "madvise 0x2005ff000 0x1000 102", "madvise 0x200400000 0x200000 4"));
+    await agrees(pastEofAfter(...touched, "madvise 0x200400000 0x200000 8"));
   });
 });

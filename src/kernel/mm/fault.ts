@@ -127,7 +127,7 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
   const inode = (vma.file as OpenFile).inode;
   const from = Math.max(Math.floor(page / n) * n, vma.start);
   const to = Math.min(from + n, vma.end, (Math.floor(page / 512) + 1) * 512);
-  if (firstCachedIsLastPage(vma, from, to)) return false;
+  if (!mm.pt.hasTable(page) && firstCachedIsLastPage(vma, from, to)) return false;
   for (let p = from; p < to; p++) {
     if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
     const index = vma.pgoff + (p - vma.start);
@@ -143,14 +143,15 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
 }
 
 /**
- * filemap_map_pages() on 6.18.44 (observed on the live kernel, file on ext4): when the
- * first page-cache page in the fault-around window [from, to) is the file's last page, it
- * maps nothing at all, not even pages after it; when the first is an earlier page, it
- * maps every cached page of the window up to EOF, the last one included. So a read fault
- * beyond EOF leaves the last page unmapped when the window starts at it (a one-page file
- * read past its end, a window clamped to the VMA's start). Matches the 6.18 SIGBUS fix
- * ("mm/memory: do not populate page table entries beyond i_size"), which decides on the
- * first folio whether it may reach i_size; shmem/tmpfs is exempt (observed: maps it).
+ * filemap_map_pages() on 6.18.44: when the first page-cache folio in the fault-around
+ * window reaches the file's last page, it may not be mapped "large", and that also skips
+ * filemap_map_pmd(), the only place fault-around installs a page table; with none yet in
+ * this 2 MiB block, pte_offset_map_lock() finds nothing and no page at all is mapped (a
+ * side effect of "mm/memory: do not populate page table entries beyond i_size", 74207de2ba10).
+ * Observed on the live kernel (ext4): a read past EOF of a one-page file maps nothing in a
+ * fresh 2 MiB block, and maps the page where the block already has a page table. shmem is
+ * exempt. The model's page cache holds single pages, so "the folio reaches the last page"
+ * is "the first cached page is the last page" (large folios from read-around are not modeled).
  */
 function firstCachedIsLastPage(vma: Vma, from: number, to: number): boolean {
   const inode = (vma.file as OpenFile).inode;
@@ -212,8 +213,12 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean): Vma 
     return vma;
   }
   if (vma.special !== null) return faultSpecial(mm, vma, page, write);
-  // Private anonymous memory: a read maps the zero page (untracked, no anon_vma).
-  if (!write) return vma;
+  // Private anonymous memory: a read maps the zero page (untracked, no anon_vma), which
+  // still takes a page table.
+  if (!write) {
+    mm.pt.noteTable(page);
+    return vma;
+  }
   if (pte === undefined) {
     const v = anonVmaPrepare(mm, vma);
     if (thpBlockFault(mm, v, page)) return v;
@@ -232,7 +237,10 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean): Vma 
 function faultSpecial(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
   const special = vma.special as NonNullable<Vma["special"]>;
   if (special.busPages.includes(vma.pgoff + (page - vma.start))) return null;
-  if (!write || (vma.flags & VM_SHARED) !== 0) return vma;
+  if (!write || (vma.flags & VM_SHARED) !== 0) {
+    mm.pt.noteTable(page); // the kernel's page is inserted, not tracked here
+    return vma;
+  }
   const pte = mm.pt.get(page);
   if (pte !== undefined && pte.anon) {
     breakCow(pte);

@@ -169,6 +169,7 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
         return vma;
       }
       mm.pt.zap(range.start, range.end); // guard markers survive
+      mm.pt.reclaimEmptyTables(range.start, range.end);
       return vma;
     }
     case M.MADV_COLLAPSE:
@@ -184,7 +185,10 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
         v = u;
       }
       mm.pt.zap(range.start, range.end);
-      for (let p = range.start; p < range.end; p++) mm.pt.guards.add(p);
+      for (let p = range.start; p < range.end; p++) {
+        mm.pt.guards.add(p);
+        mm.pt.noteTable(p);
+      }
       return v;
     }
     case M.MADV_GUARD_REMOVE:

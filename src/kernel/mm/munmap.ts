@@ -40,13 +40,24 @@ export function gatherUnmap(mm: Mm, first: Vma, start: number, end: number): Vma
   return out ?? [];
 }
 
-/** vms_complete_munmap_vmas(): drop the gathered VMAs and their pages. */
+/**
+ * vms_complete_munmap_vmas(): drop the gathered VMAs (consecutive) and their pages, then
+ * free_pgtables() over the hole between the VMAs left on either side.
+ */
 export function completeUnmap(mm: Mm, vmas: readonly Vma[]): void {
+  if (vmas.length === 0) return;
   for (const v of vmas) {
     mm.tree.remove(v);
     mm.pt.zap(v.start, v.end);
     mm.pt.clearGuards(v.start, v.end);
   }
+  const start = (vmas[0] as Vma).start;
+  const end = (vmas[vmas.length - 1] as Vma).end;
+  const floor = mm.tree.findPrev(start)?.end ?? 0;
+  // A block can only be freed if it starts at or after the floor (most unmaps end here).
+  if (!mm.pt.mayFreeTables(floor, end)) return;
+  const ceiling = mm.tree.findNext(end)?.start ?? Number.MAX_SAFE_INTEGER;
+  mm.pt.freeTables(start, end, floor, ceiling);
 }
 
 /** do_vmi_align_munmap() on page-aligned [start, end): 0 or a negative errno. */

@@ -49,6 +49,13 @@ export class PageTable {
   private present = 0;
   /** Guard markers installed by MADV_GUARD_INSTALL: any access raises SIGSEGV. */
   readonly guards = new Set<number>();
+  /**
+   * 2 MiB blocks (PMD entries) that have a page table, by block number (page >> 9): one is
+   * allocated by the first PTE of the block (a present page, the zero page of a read fault,
+   * a guard marker) and freed by free_pgtables() when an unmap leaves the block with no VMA.
+   * A zap keeps it. Only fault-around looks at it (fault.ts).
+   */
+  private readonly tables = new Set<number>();
 
   get size(): number {
     return this.present;
@@ -59,12 +66,55 @@ export class PageTable {
     return b === undefined ? undefined : b[page % SLOTS];
   }
 
+  /** Does the 2 MiB block of `page` have a page table? */
+  hasTable(page: number): boolean {
+    return this.tables.has(Math.floor(page / SLOTS));
+  }
+
+  /** A PTE that the model does not keep (the zero page, a guard marker) was installed at `page`. */
+  noteTable(page: number): void {
+    this.tables.add(Math.floor(page / SLOTS));
+  }
+
+  /**
+   * free_pgd_range() at PMD level: drop the page tables of the blocks that meet [start, end)
+   * and lie wholly inside [floor, ceiling), the hole the unmap left between the VMAs that
+   * remain on either side.
+   */
+  /** Could freeTables(start, end, floor, …) free anything: a page table in a block at or above `floor` and below `end`? */
+  mayFreeTables(floor: number, end: number): boolean {
+    return this.tables.size !== 0 && Math.ceil(floor / SLOTS) * SLOTS < end;
+  }
+
+  freeTables(start: number, end: number, floor: number, ceiling: number): void {
+    if (this.tables.size === 0) return;
+    for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
+      if (key * SLOTS >= floor && (key + 1) * SLOTS <= ceiling) this.tables.delete(key);
+    }
+  }
+
+  /**
+   * MADV_DONTNEED's page-table reclaim (mm/pt_reclaim.c, CONFIG_PT_RECLAIM): a zap that
+   * covers a whole 2 MiB block frees its page table when every entry is then empty, i.e.
+   * when no guard marker is left in it (observed: the next fault-around there finds none).
+   */
+  reclaimEmptyTables(start: number, end: number): void {
+    for (let key = Math.ceil(start / SLOTS); (key + 1) * SLOTS <= end; key++) {
+      if (!this.tables.has(key)) continue;
+      let marker = false;
+      for (const g of this.guards) if (Math.floor(g / SLOTS) === key) marker = true;
+      if (!marker) this.tables.delete(key);
+    }
+  }
+
   set(page: number, pte: Pte): void {
     const key = Math.floor(page / SLOTS);
     let b = this.blocks.get(key);
     if (b === undefined) {
+      // A present page implies a page table (a block with pages always has one).
       b = newBlock();
       this.blocks.set(key, b);
+      this.tables.add(key);
     }
     const i = page % SLOTS;
     if (b[i] === undefined) {
@@ -117,6 +167,13 @@ export class PageTable {
 
   /** move_page_tables: [from, from+pages) now lives at [to, to+pages) (ranges do not overlap). */
   move(from: number, to: number, pages: number): void {
+    // move_page_tables(): every source block with a page table gets one at the destination.
+    for (let key = Math.floor(from / SLOTS); key * SLOTS < from + pages; key++) {
+      if (!this.tables.has(key)) continue;
+      const lo = Math.max(from, key * SLOTS) - from + to;
+      const hi = Math.min(from + pages, (key + 1) * SLOTS) - from + to;
+      for (let k = Math.floor(lo / SLOTS); k * SLOTS < hi; k++) this.tables.add(k);
+    }
     if (this.guards.size !== 0) {
       const moved = [...this.guards].filter((p) => p >= from && p < from + pages);
       for (const p of moved) this.guards.delete(p);
@@ -181,6 +238,8 @@ export class PageTable {
 
   /** Copy for fork: anonymous frames become shared copy-on-write. */
   cloneRange(into: PageTable, start: number, end: number): void {
+    // copy_pmd_range(): the child gets a page table wherever the parent has one.
+    for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) if (this.tables.has(key)) into.tables.add(key);
     this.forRange(start, end, (p, pte) => {
       if (pte.anon) (pte.frame as AnonFrame).refs++;
       into.set(p, new Pte(pte.frame, pte.anon));
