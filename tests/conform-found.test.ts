@@ -7,7 +7,10 @@
 //   by MADV_DONTNEED of a whole block);
 // - MADV_COLLAPSE of shared memory needs a VMA that is 2 MiB-aligned to its file offset and
 //   holds a whole aligned 2 MiB block (EINVAL otherwise, ahead of the hole's ENOMEM);
-// - copy_to_user()/copy_from_user() fault like user code, so they grow a VM_GROWSDOWN stack.
+// - copy_to_user()/copy_from_user() fault like user code, so they grow a VM_GROWSDOWN stack;
+// - the THP size test wraps around for VMAs ending below 2 MiB (MADV_COLLAPSE succeeds);
+// - PR_GET_AUXV in an adopted layout wrote zeros; the executor's auxv is unknown to the
+//   model, so its bytes are now marked unknown and reading them is unsupported.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +19,22 @@ import { compareRuns, normalizeMaps } from "../src/oracle/conform.js";
 import { runPrograms } from "../src/oracle/executor.js";
 import { materialize } from "../src/oracle/generator.js";
 import { collectFileFacts, readHostEnv, runOnModel } from "../src/oracle/model-runner.js";
+
+/** Both sides agree on every op the model answers; the model stops as unsupported at `at`. */
+async function agreesUntilUnsupported(ops: string[], at: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "aspace-found-"));
+  try {
+    const program = { name: "found", ops: materialize(ops, dir) };
+    const [kernel] = await runPrograms([program]);
+    if (kernel === undefined) throw new Error("no executor result");
+    const model = runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv());
+    expect(model.unsupported?.index).toBe(at);
+    expect(model.results).toEqual(kernel.results.slice(0, at));
+    expect(compareRuns(program, kernel, model)).toBeNull();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 async function agrees(ops: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "aspace-found-"));
@@ -158,5 +177,23 @@ describe("fault-around and page tables (found by conform --whole --ops 200, seed
     await agrees(pastEofAfter(...touched, "madvise 0x200400000 0x1ff000 4"));
     await agrees(pastEofAfter(...touched, "madvise 0x2005ff000 0x1000 102", "madvise 0x200400000 0x200000 4"));
     await agrees(pastEofAfter(...touched, "madvise 0x200400000 0x200000 8"));
+  });
+});
+
+describe("found by conform --ops 200 (seeds 4242 and 99999)", () => {
+  it("MADV_COLLAPSE: a VMA ending below 2 MiB passes the size test by unsigned wrap-around (program seed 3272487394)", async () => {
+    await agrees(["mmap 0 0x7000 6 0x102031 -1 0", "madvise 0 0x1fff 25"]);
+    await agrees(["mmap 0 0x7000 3 0x32 -1 0", "touch 0 0x1000", "madvise 0 0x2000 25"]);
+  });
+  it("PR_GET_AUXV of the executor: its bytes are unknown to the model, so reading them is unsupported (program seed 2370006320)", async () => {
+    await agreesUntilUnsupported(
+      ["fork", "mmap 0 0x5000 11 0x100032 4 0", "prctl 0x41555856 0 0x1000 0 0", "process_vm_writev %1 0 3 0x300000300 2 0"],
+      3,
+    );
+    await agreesUntilUnsupported(
+      ["mmap 0x200000000 0x5000 3 0x32 -1 0", "prctl 0x41555856 0x200000000 0x1000 0 0", "read 0x200000000 0x10"],
+      2,
+    );
+    await agrees(["mmap 0x200000000 0x5000 3 0x32 -1 0", "prctl 0x41555856 0x200000000 0x1000 0 0", "read 0x200001000 0x10"]);
   });
 });

@@ -34,7 +34,7 @@ describe("spawnExec and execve", () => {
     const p = spawn(k);
     expect(p.mm.exeFile?.inode.path).toBe(TRUE);
     expect(p.mm.startCode).toBeGreaterThan(0);
-    expect(p.mm.savedAuxv.length).toBe(56);
+    expect(p.mm.savedAuxv?.length).toBe(56);
     expect(k.maps(p.pid)).toContain("[vdso]");
     expect(k.stat(p.pid)).toMatch(/^\d+ \(true\) R /);
   });

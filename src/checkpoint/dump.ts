@@ -226,6 +226,12 @@ function dumpTreeWith(
 }
 
 /** One thread group's images: core, ids, mm with its VMAs, pagemap and pages. */
+
+/** mm->saved_auxv for the mm image; a process whose auxv the model does not know cannot be dumped faithfully. */
+function knownSavedAuxv(mm: { savedAuxv: bigint[] | null }): bigint[] {
+  if (mm.savedAuxv === null) throw new Unsupported("dump of a process whose saved auxv the model does not know (adopted layout)");
+  return mm.savedAuxv.slice();
+}
 function dumpTask(
   kernel: Kernel,
   pid: number,
@@ -361,7 +367,7 @@ function dumpTask(
     mmEnvStart: BigInt(mm.envStart),
     mmEnvEnd: BigInt(mm.envEnd),
     exeFileId: exeId,
-    mmSavedAuxv: mm.savedAuxv.slice(),
+    mmSavedAuxv: knownSavedAuxv(mm),
     vmas,
     dumpable: 1,
     thpDisabled: false,

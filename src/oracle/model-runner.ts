@@ -304,6 +304,8 @@ export function layoutFromExec(init: ExecResult): Layout {
     brk: Number(info.brk),
     startStack: Number(info.startStack),
     rlimitStack: info.rlimitStack === null ? Number.POSITIVE_INFINITY : Number(info.rlimitStack),
+    // The executor does not report its auxv: PR_GET_AUXV gives bytes the model marks unknown.
+    savedAuxv: null,
   };
 }
 

@@ -81,6 +81,17 @@ export function thpSuitable(mm: Mm, vma: Vma, forced: boolean): boolean {
   if (vma.flags & (F.VM_NOHUGEPAGE | F.VM_SPECIAL | F.VM_HUGETLB)) return false;
   if (!forced && (vma.flags & F.VM_HUGEPAGE) === 0) return false;
   if (!vma.isAnonymous) return false;
+  return holdsPmdBlock(vma);
+}
+
+/**
+ * thp_vma_suitable_order()'s size test at PMD order, asked at vm_end - 2 MiB: the VMA holds
+ * one whole aligned 2 MiB block. In the kernel's unsigned arithmetic a VMA ending below
+ * 2 MiB passes too (vm_end - 2 MiB wraps, and so does haddr + 2 MiB; observed: MADV_COLLAPSE
+ * of a shared mapping at address 0 succeeds).
+ */
+function holdsPmdBlock(vma: Vma): boolean {
+  if (vma.end < PMD_PAGES) return true;
   const haddr = Math.ceil(vma.start / PMD_PAGES) * PMD_PAGES;
   return haddr + PMD_PAGES <= vma.end;
 }
@@ -88,12 +99,11 @@ export function thpSuitable(mm: Mm, vma: Vma, forced: boolean): boolean {
 /**
  * thp_vma_suitable_order() at PMD order for a file (shmem) VMA, as __thp_vma_allowable_orders()
  * asks it outside a fault (at vm_end - 2 MiB): the VMA's start must be 2 MiB-aligned relative
- * to its file offset, and it must hold one whole aligned 2 MiB block.
+ * to its file offset, and it must hold one whole aligned 2 MiB block (holdsPmdBlock()).
  */
 function fileThpSuitable(vma: Vma): boolean {
   if ((vma.start - vma.pgoff) % PMD_PAGES !== 0) return false;
-  const haddr = Math.ceil(vma.start / PMD_PAGES) * PMD_PAGES;
-  return haddr + PMD_PAGES <= vma.end;
+  return holdsPmdBlock(vma);
 }
 
 interface Walk {

@@ -38,8 +38,11 @@ export class Mm {
   envStart = 0;
   envEnd = 0;
 
-  /** mm->saved_auxv: (type, value) words as execve or PR_SET_MM_AUXV left them (AT_NULL-terminated). */
-  savedAuxv: bigint[] = [];
+  /**
+   * mm->saved_auxv: (type, value) words as execve or PR_SET_MM_AUXV left them (AT_NULL-terminated);
+   * null when the model does not know them (a layout adopted from a real process).
+   */
+  savedAuxv: bigint[] | null = [];
   /** mm->exe_file (/proc/PID/exe): set by execve, replaced by PR_SET_MM_EXE_FILE / exe_fd. */
   exeFile: OpenFile | null = null;
   /**
@@ -98,7 +101,7 @@ export class Mm {
     c.personality = this.personality;
     c.arch = this.arch;
     c.sealPolicy = this.sealPolicy;
-    c.savedAuxv = this.savedAuxv.slice();
+    c.savedAuxv = this.savedAuxv === null ? null : this.savedAuxv.slice();
     c.exeFile = this.exeFile;
     c.thpDisable = this.thpDisable;
     return c;

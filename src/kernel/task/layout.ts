@@ -39,6 +39,8 @@ export interface Layout {
   rlimitStack: number; // bytes, Infinity for unlimited
   /** /proc/PID/exe: mm->exe_file is the open file of the VMAs mapping this path (PR_SET_MM's EBUSY rule). */
   exePath?: string;
+  /** mm->saved_auxv words; null: the real process's are not known (PR_GET_AUXV gives unknown bytes); absent: none. */
+  savedAuxv?: bigint[] | null;
 }
 
 const SPECIAL_NAMES = new Set(["[vdso]", "[vvar]", "[vvar_vclock]", "[uprobes]", "[sigpage]", "[vectors]"]);
@@ -93,6 +95,7 @@ export function mmFromLayout(cfg: KernelConfig, creds: Creds, rlimits: Rlimits, 
   mm.startBrk = layout.startBrk;
   mm.brk = layout.brk;
   mm.startStack = layout.startStack;
+  if (layout.savedAuxv !== undefined) mm.savedAuxv = layout.savedAuxv;
   const files = new Map<string, OpenFile>();
   for (const l of layout.vmas) {
     const { flags, flagsHi } = flagsFromMnemonics(l.flags);

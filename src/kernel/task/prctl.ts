@@ -16,7 +16,7 @@ import { EACCES, EBADF, EBUSY, EFAULT, EINVAL, EPERM } from "../uapi/errno.js";
 import type { U64 } from "../uapi/u64.js";
 import { Unsupported } from "../unsupported.js";
 import type { Process } from "./process.js";
-import { copyFromUser, copyToUser, u32At, u64At } from "./uaccess.js";
+import { copyFromUser, copyToUser, copyUnknownToUser, u32At, u64At } from "./uaccess.js";
 
 export const PR_SET_MM = 35;
 export const PR_GET_THP_DISABLE = 42;
@@ -233,7 +233,10 @@ function prctlSetAuxv(mm: Mm, addrArg: U64, len: U64): number {
   if (bytes === null) return -EFAULT;
   // memcpy of only `len` bytes: the rest of saved_auxv keeps its old words.
   const words = auxvWords(bytes);
-  const keep = mm.savedAuxv.slice();
+  if (mm.savedAuxv === null && len < SAVED_AUXV_BYTES) {
+    throw new Unsupported("PR_SET_MM_AUXV of part of saved_auxv, whose other words the model does not know (adopted layout)");
+  }
+  const keep = mm.savedAuxv ?? [];
   for (let i = 0; i < words.length; i++) if (i * 8 >= len) words[i] = keep[i] ?? 0n;
   mm.savedAuxv = words;
   return 0;
@@ -304,13 +307,17 @@ function getAuxv(mm: Mm, addrArg: U64, len: U64, a4: U64, a5: U64): number {
   if (a4 !== 0 || a5 !== 0) return -EINVAL;
   const size = typeof len === "bigint" ? SAVED_AUXV_BYTES : Math.min(SAVED_AUXV_BYTES, len);
   if (size > 0) {
+    const addr = userAddr(addrArg);
+    if (addr === null) return -EFAULT;
+    // An adopted layout's auxv is not known: the copy still happens (and can fault), but
+    // the bytes it leaves are marked unknown, so reading them later is Unsupported.
+    if (mm.savedAuxv === null) return copyUnknownToUser(mm, addr, size) ? SAVED_AUXV_BYTES : -EFAULT;
     const bytes = new Uint8Array(SAVED_AUXV_BYTES);
     const dv = new DataView(bytes.buffer);
     mm.savedAuxv.slice(0, SAVED_AUXV_BYTES / 8).forEach((w, i) => {
       dv.setBigUint64(i * 8, w, true);
     });
-    const addr = userAddr(addrArg);
-    if (addr === null || !copyToUser(mm, addr, bytes.subarray(0, size))) return -EFAULT;
+    if (!copyToUser(mm, addr, bytes.subarray(0, size))) return -EFAULT;
   }
   return SAVED_AUXV_BYTES;
 }

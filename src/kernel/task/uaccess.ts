@@ -69,6 +69,24 @@ export function copyToUser(mm: Mm, addr: number, bytes: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * copy_to_user() of `len` bytes the model does not know (kernel data it does not model): the
+ * pages are faulted in for writing as the real copy would, and their private copies are
+ * marked unknown. False for EFAULT. A destination that is not private anonymous memory is
+ * Unsupported (its bytes would reach a file or another process).
+ */
+export function copyUnknownToUser(mm: Mm, addr: number, len: number): boolean {
+  const end = addr + len;
+  for (let pos = addr; pos < end; pos = (Math.floor(pos / PAGE) + 1) * PAGE) {
+    const page = Math.floor(pos / PAGE);
+    if (faultIn(mm, page, true) === null) return false;
+    const pte = mm.pt.get(page);
+    if (pte === undefined || !pte.anon) throw new Unsupported("the kernel writes bytes the model does not know into a shared or file page");
+    (pte.frame as AnonFrame).unknown = true;
+  }
+  return true;
+}
+
 /** Little-endian u64 at `off` of `b`, as bigint. */
 export function u64At(b: Uint8Array, off: number): bigint {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(off, true);
