@@ -10,7 +10,10 @@
 // - copy_to_user()/copy_from_user() fault like user code, so they grow a VM_GROWSDOWN stack;
 // - the THP size test wraps around for VMAs ending below 2 MiB (MADV_COLLAPSE succeeds);
 // - PR_GET_AUXV in an adopted layout wrote zeros; the executor's auxv is unknown to the
-//   model, so its bytes are now marked unknown and reading them is unsupported.
+//   model, so its bytes are now marked unknown and reading them is unsupported;
+// - process_vm_readv/writev copy from and to the pages pinned before the copy, byte by byte
+//   forward: a copy within one process over the same physical page repeats its own bytes,
+//   and a source page pinned as the zero page stays zeroes even if the copy faults it in.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,5 +198,61 @@ describe("found by conform --ops 200 (seeds 4242 and 99999)", () => {
       2,
     );
     await agrees(["mmap 0x200000000 0x5000 3 0x32 -1 0", "prctl 0x41555856 0x200000000 0x1000 0 0", "read 0x200001000 0x10"]);
+  });
+});
+
+describe("process_vm_readv/writev within one process (found by conform --procs --ops 200, seed 4242)", () => {
+  const setup = [
+    "mmap 0x300000000 0x4000 3 50 -1 0",
+    "mmap 0x310000000 0x8000 3 50 -1 0",
+    "poke 0x310000000 0x1122334455667788",
+    "poke 0x310000008 0x99aabbccddeeff00",
+    "poke 0x310000010 0x0102030405060708",
+    "poke 0x310000018 0x1112131415161718",
+  ];
+  // One local and one remote iovec of 0x40 bytes: local at `local`, remote at `remote`.
+  const iovecs = (local: string, remote: string) => [
+    `poke 0x300000200 ${local}`,
+    "poke 0x300000208 0x40",
+    `poke 0x300000300 ${remote}`,
+    "poke 0x300000308 0x40",
+  ];
+  it("the shrunk program: the zero page pinned as a source, and a page copied onto itself (program seed 2130797596)", async () => {
+    await agrees([
+      "mmap 0x300000000 0x4000 3 50 -1 0",
+      "mmap 0x310000000 0x8000 3 50 -1 0",
+      "fork",
+      "@1 memwrite %0 0x310000000 0x4000 62",
+      "@1 memwrite %0 0x310004000 1 177",
+      "poke 0x300000200 0x310004008",
+      "poke 0x300000208 0x5000",
+      "poke 0x300000300 0x310003de1",
+      "poke 0x300000308 0x2000",
+      "process_vm_readv %0 0x300000200 2 0x300000300 2 0",
+      "memread %0 0x310004eb3 16",
+    ]);
+  });
+  it("an overlapping forward copy repeats its first bytes (writev 8 bytes up; readv 8 bytes down)", async () => {
+    await agrees([
+      ...setup,
+      ...iovecs("0x310000000", "0x310000008"),
+      "process_vm_writev %0 0x300000200 1 0x300000300 1 0",
+      "memread %0 0x310000000 0x60",
+    ]);
+    await agrees([
+      ...setup,
+      ...iovecs("0x310000008", "0x310000000"),
+      "process_vm_readv %0 0x300000200 1 0x300000300 1 0",
+      "memread %0 0x310000000 0x60",
+    ]);
+  });
+  it("after fork the destination is copied on write, so the pinned source keeps the old bytes", async () => {
+    await agrees([
+      ...setup,
+      "fork",
+      ...iovecs("0x310000000", "0x310000008"),
+      "process_vm_readv %0 0x300000200 1 0x300000300 1 0",
+      "memread %0 0x310000000 0x60",
+    ]);
   });
 });

@@ -42,18 +42,11 @@ const USER_LIMIT = 2 ** 53;
 
 /** Bytes of `page` the model does not know (special-mapping pages, on-disk file contents). */
 function contentsUnknown(mm: Mm, v: Vma, page: number): boolean {
-  const pte = mm.pt.get(page);
-  if (pte !== undefined) return pte.anon ? (pte.frame as AnonFrame).unknown : v.file !== null && !v.file.inode.contentKnown;
-  if (v.special !== null) return true;
-  return v.file !== null && !v.isAnonymous && !v.file.inode.contentKnown;
+  return pinnedUnknown(pinnedOf(mm, v, page));
 }
 
 function readBytes(mm: Mm, v: Vma, page: number, from: number, out: Uint8Array, at: number, n: number): void {
-  if (contentsUnknown(mm, v, page)) {
-    throw new Unsupported(
-      `the bytes of ${v.special?.name ?? v.file?.inode.path ?? "a page"} at page 0x${page.toString(16)} are not known to the model`,
-    );
-  }
+  if (contentsUnknown(mm, v, page)) throw unknownBytes(v, page);
   const data = mm.pt.get(page)?.frame.data ?? null;
   if (data === null) out.fill(0, at, at + n);
   else out.set(data.subarray(from, from + n), at);
@@ -67,6 +60,61 @@ function writeBytes(mm: Mm, page: number, off: number, src: Uint8Array): void {
     frame.data = new Uint8Array(PAGE);
   }
   frame.data.set(src, off);
+}
+
+/**
+ * A page pinned by GUP: the physical page at pin time (null: the zero page, or nothing
+ * the model records), whatever later happens to the PTE. A copy reads and writes the
+ * pinned page itself, so a copy within one process whose source and destination are the
+ * same physical page sees its own earlier bytes, and one whose destination is COW-broken
+ * or newly faulted meanwhile does not.
+ */
+interface Pinned {
+  readonly frame: { data: Uint8Array | null } | null;
+  /** The frame is a private (anonymous) copy. */
+  readonly anon: boolean;
+  readonly vma: Vma;
+  readonly page: number;
+}
+
+function pinnedOf(mm: Mm, vma: Vma, page: number): Pinned {
+  const pte = mm.pt.get(page);
+  return { frame: pte?.frame ?? null, anon: pte?.anon ?? false, vma, page };
+}
+
+/** contentsUnknown() of a pinned page. */
+function pinnedUnknown(p: Pinned): boolean {
+  const v = p.vma;
+  if (p.frame !== null) return p.anon ? (p.frame as AnonFrame).unknown : v.file !== null && !v.file.inode.contentKnown;
+  if (v.special !== null) return true;
+  return v.file !== null && !v.isAnonymous && !v.file.inode.contentKnown;
+}
+
+function unknownBytes(v: Vma, page: number): Unsupported {
+  return new Unsupported(
+    `the bytes of ${v.special?.name ?? v.file?.inode.path ?? "a page"} at page 0x${page.toString(16)} are not known to the model`,
+  );
+}
+
+/**
+ * Copy `n` bytes from `src` (at `srcOff`) to `dst` (at `dstOff`) as the kernel's forward
+ * copy (rep movsb) does: byte by byte in ascending order when both are the same physical
+ * page, so an overlapping copy repeats the bytes it has already written.
+ */
+function copyFrames(src: Pinned["frame"], srcOff: number, dst: { data: Uint8Array | null }, dstOff: number, n: number): void {
+  if (src === dst) {
+    const d = dst.data;
+    if (d === null) return; // zeroes onto zeroes
+    for (let i = 0; i < n; i++) d[dstOff + i] = d[srcOff + i] as number;
+    return;
+  }
+  const s = src?.data ?? null;
+  if (s === null) {
+    if (dst.data !== null) dst.data.fill(0, dstOff, dstOff + n);
+    return;
+  }
+  if (dst.data === null) dst.data = new Uint8Array(PAGE);
+  dst.data.set(s.subarray(srcOff, srcOff + n), dstOff);
 }
 
 /**
@@ -303,6 +351,12 @@ interface LocalSide {
   readonly wantsBytes: boolean;
   /** Move up to `n` bytes between the local side and `buf` (from `at`); fewer means a local fault. */
   transfer(mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number;
+  /**
+   * Move up to `n` bytes between the local side and the pinned page at `off` (to the local
+   * side when `toLocal`): copy_page_to_iter / copy_page_from_iter. Null: not supported by
+   * this side (transfer() through a buffer is used instead).
+   */
+  transferPinned?(mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number;
 }
 
 /** The local iovecs as one stream: where the next byte of the transfer goes or comes from. */
@@ -339,6 +393,36 @@ class LocalIter implements LocalSide {
         buf.set(b, at + moved);
         got = b.length;
       }
+      moved += got;
+      this.off += got;
+      if (got < chunk) return moved;
+    }
+    return moved;
+  }
+
+  transferPinned(mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number {
+    let moved = 0;
+    while (moved < n && this.i < this.iov.length) {
+      const v = this.iov[this.i] as Iovec;
+      const chunk = Math.min(n - moved, v.len - this.off);
+      if (chunk === 0) {
+        this.i++;
+        this.off = 0;
+        continue;
+      }
+      const got = eachPage(v.base + this.off, chunk, (page, pageOff, at, k) => {
+        const lv = localPage(mm, page, toLocal);
+        if (lv === null) return false;
+        if (toLocal) {
+          if (pinnedUnknown(pinned)) throw unknownBytes(pinned.vma, pinned.page);
+          copyFrames(pinned.frame, off + moved + at, (mm.pt.get(page) as NonNullable<ReturnType<typeof mm.pt.get>>).frame, pageOff, k);
+        } else {
+          if (contentsUnknown(mm, lv, page)) throw unknownBytes(lv, page);
+          const dst = pinned.frame as NonNullable<Pinned["frame"]>;
+          copyFrames(mm.pt.get(page)?.frame ?? null, pageOff, dst, off + moved + at, k);
+        }
+        return true;
+      });
       moved += got;
       this.off += got;
       if (got < chunk) return moved;
@@ -431,14 +515,14 @@ function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalSide, w
   return rc;
 }
 
-/** pin_user_pages_remote() without FOLL_FORCE: the VMAs of the first pages from `page` that GUP reaches. */
-function pinRemotePages(mm: Mm, page: number, count: number, write: boolean): Vma[] {
-  const out: Vma[] = [];
+/** pin_user_pages_remote() without FOLL_FORCE: the first pages from `page` that GUP reaches. */
+function pinRemotePages(mm: Mm, page: number, count: number, write: boolean): Pinned[] {
+  const out: Pinned[] = [];
   for (let k = 0; k < count; k++) {
     if ((page + k) * PAGE >= USER_LIMIT) break;
     const v = remotePage(mm, page + k, write, false);
     if (v === null) break;
-    out.push(v);
+    out.push(pinnedOf(mm, v, page + k));
   }
   return out;
 }
@@ -448,7 +532,7 @@ function processVmRwPages(
   localMm: Mm,
   mm: Mm,
   firstPage: number,
-  vmas: Vma[],
+  pinned: Pinned[],
   offset: number,
   len: number,
   local: LocalSide,
@@ -457,15 +541,19 @@ function processVmRwPages(
   let k = 0;
   while (len > 0 && local.remaining > 0) {
     const page = firstPage + k;
-    const v = vmas[k] as Vma;
+    const pin = pinned[k] as Pinned;
+    const v = pin.vma;
     const n = Math.min(PAGE - offset, len);
-    const buf = new Uint8Array(n);
     let copied: number;
-    if (write) {
+    if (local.transferPinned !== undefined && (!write || pin.frame !== null)) {
+      copied = local.transferPinned(localMm, pin, offset, n, !write);
+    } else if (write) {
+      const buf = new Uint8Array(n);
       copied = local.transfer(localMm, buf, 0, n, false);
       writeBytes(mm, page, offset, buf.subarray(0, copied));
       if (local instanceof AssumedLocal && !local.bytesKnown && copied > 0) markUnknown(mm, v, page);
     } else {
+      const buf = new Uint8Array(n);
       if (local.wantsBytes) readBytes(mm, v, page, offset, buf, 0, n);
       copied = local.transfer(localMm, buf, 0, n, true);
     }
