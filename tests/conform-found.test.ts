@@ -13,7 +13,10 @@
 //   model, so its bytes are now marked unknown and reading them is unsupported;
 // - process_vm_readv/writev copy from and to the pages pinned before the copy, byte by byte
 //   forward: a copy within one process over the same physical page repeats its own bytes,
-//   and a source page pinned as the zero page stays zeroes even if the copy faults it in.
+//   and a source page pinned as the zero page stays zeroes even if the copy faults it in;
+// - exec mappings read ahead from the fault even under MADV_RANDOM;
+// - /proc/PID/mem faults are never retried, so a read there maps the page alone (no
+//   fault-around of the pages its read-around brought in).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -254,5 +257,23 @@ describe("process_vm_readv/writev within one process (found by conform --procs -
       "process_vm_readv %0 0x300000200 1 0x300000300 1 0",
       "memread %0 0x310000000 0x60",
     ]);
+  });
+});
+
+describe("read-around and retries (found by conform --ops 200, seeds 31337 and 77)", () => {
+  it("an exec mapping reads ahead from the fault under MADV_RANDOM too (program seed 3860782595)", async () => {
+    await agrees([
+      "close 1",
+      "open $DIR/f2 2 0x2000",
+      "mmap 0x20009f000 0x3fff 5 0x120002 1 0",
+      "madvise 0x200087000 0x161000 1",
+      "touch 0x20009f983 0x1000",
+    ]);
+    await agrees(["open $DIR/f2 2 0x2000", "mmap 0x20009f000 0x3fff 1 2 3 0", "madvise 0x20009f000 0x4000 1", "rtouch 0x20009f983 1"]);
+  });
+  it("a /proc/PID/mem read maps the page alone, a user read the read-around too (program seed 767263531)", async () => {
+    await agrees(["fork", "close 1", "open $DIR/f0 2 0x3000", "mmap 0x20000a000 0x7000 3 18 1 0", "@1 memread %0 0x20000b681 1"]);
+    await agrees(["open $DIR/f0 2 0x3000", "mmap 0x20000a000 0x7000 3 18 3 0", "memread %0 0x20000b681 1"]);
+    await agrees(["open $DIR/f0 2 0x3000", "mmap 0x20000a000 0x7000 3 18 3 0", "rtouch 0x20000b681 1"]);
   });
 });

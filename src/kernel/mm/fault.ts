@@ -86,9 +86,10 @@ function fileFrame(mm: Mm, vma: Vma, page: number): CacheFrame | null {
 
 /**
  * do_sync_mmap_readahead(): which file pages a fault reads into the page cache.
- * VM_HUGEPAGE reads the aligned 2 MiB blocks; VM_RAND_READ nothing more; VM_SEQ_READ reads ahead from the fault; VM_EXEC reads only from the fault to the end of
- * the VMA (exec memory rarely benefits, and x86's exec_folio_order() is 0); otherwise
- * read-around of ra_pages centred on the fault.
+ * VM_HUGEPAGE reads the aligned 2 MiB blocks; VM_SEQ_READ reads ahead from the fault;
+ * VM_EXEC reads only from the fault to the end of the VMA (exec memory rarely benefits, and
+ * x86's exec_folio_order() is 0), MADV_RANDOM or not; VM_RAND_READ nothing more;
+ * otherwise read-around of ra_pages centred on the fault.
  */
 function readAround(mm: Mm, vma: Vma, index: number): void {
   const inode = (vma.file as OpenFile).inode;
@@ -100,14 +101,15 @@ function readAround(mm: Mm, vma: Vma, index: number): void {
     // Read-ahead of whole PMD folios, even for MADV_RANDOM (two of them otherwise).
     start = Math.floor(index / 512) * 512;
     end = start + (vma.flags & VM_RAND_READ ? 512 : 1024);
-  } else if (vma.flags & VM_RAND_READ) {
-    return;
   } else if (vma.flags & VM_SEQ_READ) {
     start = index;
     end = index + ra;
   } else if (vma.flags & VM_EXEC) {
+    // Exec memory reads from the fault even under MADV_RANDOM (observed on 6.18.44).
     start = Math.max(index, vma.pgoff);
     end = Math.min(start + ra, vma.pgoff + vma.pages);
+  } else if (vma.flags & VM_RAND_READ) {
+    return;
   } else {
     start = Math.max(0, index - Math.floor(ra / 2));
     end = start + ra;
@@ -167,10 +169,12 @@ function firstCachedIsLastPage(vma: Vma, from: number, to: number): boolean {
 
 /**
  * Fault in one page of `vma` for reading or writing (the permission check is the
- * caller's). Returns the (possibly replaced) VMA record, or null for SIGBUS.
+ * caller's). Returns the (possibly replaced) VMA record, or null for SIGBUS. `mayRetry`:
+ * the fault may drop the mmap lock and be retried (FAULT_FLAG_ALLOW_RETRY), as user faults,
+ * kernel copies and pinning GUP may; GUP without a `locked` pointer may not.
  */
-export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
-  const r = faultPageUnlocked(mm, vma, page, write);
+export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean, mayRetry = true): Vma | null {
+  const r = faultPageUnlocked(mm, vma, page, write, mayRetry);
   // A page mapped in a VM_LOCKED VMA is mlocked (mlock_vma_folio()).
   if (r !== null && (r.flags & VM_LOCKED) !== 0) {
     const pte = mm.pt.get(page);
@@ -179,7 +183,7 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean): Vma |
   return r;
 }
 
-function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean): Vma | null {
+function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean, mayRetry: boolean): Vma | null {
   const pte = mm.pt.get(page);
   const isPrivate = (vma.flags & VM_SHARED) === 0;
   const file = vma.file;
@@ -193,7 +197,9 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean): Vma 
       if (f === null) return null;
       // A read that had to go to the file drops the mmap lock and is retried
       // (VM_FAULT_RETRY); the retry's fault-around then maps the read-around pages too.
-      if (!write && !file.inode.shmem && faultAround(mm, vma, page)) return vma;
+      // A fault that may not be retried (GUP without a `locked` pointer, as
+      // access_remote_vm() for /proc/PID/mem) maps the page alone (observed).
+      if (!write && mayRetry && !file.inode.shmem && faultAround(mm, vma, page)) return vma;
       if (!write || !isPrivate) {
         if (write) f.dirty = true;
         mm.pt.set(page, new Pte(f, false));

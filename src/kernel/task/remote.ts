@@ -152,12 +152,15 @@ export function gupVmaAllowed(vma: Vma, write: boolean, force: boolean): boolean
  * fault, or null (EFAULT). GUP never grows a stack. A forced write breaks COW into a private
  * page and leaves the VMA's protection as it was.
  */
-function remotePage(mm: Mm, page: number, write: boolean, force: boolean): Vma | null {
+function remotePage(mm: Mm, page: number, write: boolean, force: boolean, mayRetry = true): Vma | null {
   const vma = mm.tree.find(page);
   if (vma === null || mm.pt.guards.has(page) || !gupVmaAllowed(vma, write, force)) return null;
   // Reading never-written anonymous memory finds the zero page: nothing to fault in.
-  if (!write && vma.isAnonymous && mm.pt.get(page) === undefined) return vma;
-  return faultPage(mm, vma, page, write);
+  if (!write && vma.isAnonymous && mm.pt.get(page) === undefined) {
+    mm.pt.noteTable(page);
+    return vma;
+  }
+  return faultPage(mm, vma, page, write, mayRetry);
 }
 
 /** Split [addr, addr+len) into per-page pieces, stopping where `reach` says no. */
@@ -179,9 +182,10 @@ function eachPage(addr: number, len: number, reach: (page: number, off: number, 
  * and GUP again — unlike GUP itself, /proc/PID/mem grows a VM_GROWSDOWN VMA.
  */
 function accessRemotePage(mm: Mm, page: number, write: boolean, force: boolean): Vma | null {
-  const v = remotePage(mm, page, write, force);
+  // get_user_page_vma_remote(): no `locked` pointer, so its faults are never retried.
+  const v = remotePage(mm, page, write, force, false);
   if (v !== null || mm.tree.find(page) !== null) return v;
-  return expandStackFor(mm, page) === null ? null : remotePage(mm, page, write, force);
+  return expandStackFor(mm, page) === null ? null : remotePage(mm, page, write, force, false);
 }
 
 /** access_remote_vm() read: the bytes of `mm` before the first page GUP cannot reach. */
