@@ -16,7 +16,9 @@
 //   and a source page pinned as the zero page stays zeroes even if the copy faults it in;
 // - exec mappings read ahead from the fault even under MADV_RANDOM;
 // - /proc/PID/mem faults are never retried, so a read there maps the page alone (no
-//   fault-around of the pages its read-around brought in).
+//   fault-around of the pages its read-around brought in);
+// - MADV_HUGEPAGE read-ahead brings a file in as large folios, which 6.18 maps whole on a
+//   fault (finish_fault) and in fault-around, beyond the 16-page window.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -275,5 +277,34 @@ describe("read-around and retries (found by conform --ops 200, seeds 31337 and 7
     await agrees(["fork", "close 1", "open $DIR/f0 2 0x3000", "mmap 0x20000a000 0x7000 3 18 1 0", "@1 memread %0 0x20000b681 1"]);
     await agrees(["open $DIR/f0 2 0x3000", "mmap 0x20000a000 0x7000 3 18 3 0", "memread %0 0x20000b681 1"]);
     await agrees(["open $DIR/f0 2 0x3000", "mmap 0x20000a000 0x7000 3 18 3 0", "rtouch 0x20000b681 1"]);
+  });
+});
+
+describe("large folios of MADV_HUGEPAGE read-ahead (found by conform --ops 200, seed 5150)", () => {
+  // A file of `size` bytes mapped at 0x200000000 (`flags`: 17 shared, 18 private), MADV_HUGEPAGE, then `op`.
+  const hugepage = (size: string, flags: number, op: string) => [
+    `open $DIR/f0 2 ${size}`,
+    `mmap 0x200000000 0x80000 3 ${flags} 3 0`,
+    "madvise 0x200000000 0x80000 14",
+    op,
+  ];
+  it("the shrunk program: a shared write fault maps the whole 2-page folio (program seed 3636957358)", async () => {
+    await agrees([
+      "open $DIR/f0 2 0x2000",
+      "mmap 0x2000ba000 0x400000 7 50 -1 0",
+      "mmap 0x2000ed000 0x7000 6 17 3 0",
+      "madvise 0x20002c000 0x200000 14",
+      "write 0x2000eb000 0x3000 100",
+    ]);
+  });
+  it("folios are naturally aligned and cut to the file: 8 pages whole; of 5 pages, [0, 4) and [4]", async () => {
+    await agrees(hugepage("0x8000", 17, "write 0x200003000 16 7"));
+    await agrees(hugepage("0x5000", 17, "write 0x200001000 16 7"));
+    await agrees(hugepage("0x5000", 17, "write 0x200004000 16 7"));
+  });
+  it("fault-around maps a 32-page folio whole, beyond its 16-page window; a copy-on-write touch too", async () => {
+    await agrees(hugepage("0x28000", 18, "rtouch 0x200000000 1"));
+    await agrees(hugepage("0x28000", 18, "touch 0x200005000 1"));
+    await agrees(hugepage("0x28000", 18, "rtouch 0x200021000 1"));
   });
 });

@@ -1,11 +1,19 @@
 // Just enough VFS for mappings: an inode (what maps prints: device, inode number, path)
 // and an open file description (`struct file`), whose identity decides VMA merges.
 
+/** A large folio of the page cache: file pages [start, start + pages), naturally aligned. */
+export interface Folio {
+  readonly start: number;
+  readonly pages: number;
+}
+
 /** A page-cache page or a shmem page: contents shared by every mapping of the file. */
 export interface CacheFrame {
   data: Uint8Array | null; // null: all zeroes
   /** Written through a shared mapping since it was read in: reclaim cannot just drop it. */
   dirty?: boolean;
+  /** The large folio the page was read in as (absent: a folio of its own). */
+  folio?: Folio;
 }
 
 export interface Inode {

@@ -2,7 +2,7 @@
 // the model tracks — which pages are present, which are private copies, and when a VMA
 // gets its anon_vma (mm/rmap.c __anon_vma_prepare(), find_mergeable_anon_vma()).
 
-import type { CacheFrame, OpenFile } from "../fs/file.js";
+import type { CacheFrame, Folio, Inode, OpenFile } from "../fs/file.js";
 import {
   VM_ACCESS_FLAGS,
   VM_EXEC,
@@ -77,9 +77,13 @@ function fileFrame(mm: Mm, vma: Vma, page: number): CacheFrame | null {
   if (index * PAGE_BYTES >= inode.size) return null;
   let f = inode.cache.get(index);
   if (f === undefined) {
-    f = { data: null };
-    inode.cache.set(index, f);
+    // do_sync_mmap_readahead() reads the page in with its neighbours, then the fault finds it.
     if (!inode.shmem) readAround(mm, vma, index);
+    f = inode.cache.get(index);
+    if (f === undefined) {
+      f = { data: null };
+      inode.cache.set(index, f);
+    }
   }
   return f;
 }
@@ -100,7 +104,8 @@ function readAround(mm: Mm, vma: Vma, index: number): void {
   if (mm.cfg.thp && vma.flags & VM_HUGEPAGE) {
     // Read-ahead of whole PMD folios, even for MADV_RANDOM (two of them otherwise).
     start = Math.floor(index / 512) * 512;
-    end = start + (vma.flags & VM_RAND_READ ? 512 : 1024);
+    end = Math.min(start + (vma.flags & VM_RAND_READ ? 512 : 1024), eof);
+    readLargeFolios(inode, start, end);
   } else if (vma.flags & VM_SEQ_READ) {
     start = index;
     end = index + ra;
@@ -119,9 +124,58 @@ function readAround(mm: Mm, vma: Vma, index: number): void {
 }
 
 /**
+ * page_cache_ra_order() at PMD order: [start, end) is read as naturally aligned folios,
+ * each as large as its alignment allows (up to 512 pages) and cut down to fit before
+ * `end`, until a page already cached is met (the rest is read page by page).
+ */
+function readLargeFolios(inode: Inode, start: number, end: number): void {
+  let i = start;
+  while (i < end) {
+    let order = 9;
+    while (order > 0 && i % 2 ** order !== 0) order--;
+    while (order > 0 && i + 2 ** order > end) order--;
+    const pages = 2 ** order;
+    for (let k = i; k < i + pages; k++) if (inode.cache.has(k)) return;
+    const folio = pages > 1 ? { start: i, pages } : undefined;
+    for (let k = i; k < i + pages; k++) inode.cache.set(k, folio === undefined ? { data: null } : { data: null, folio });
+    i += pages;
+  }
+}
+
+/** The large folio of file page `index` while every page of it is still cached in it, else null. */
+function largeFolio(inode: Inode, index: number): Folio | null {
+  const f = inode.cache.get(index)?.folio;
+  if (f === undefined) return null;
+  for (let i = f.start; i < f.start + f.pages; i++) if (inode.cache.get(i)?.folio !== f) return null;
+  return f;
+}
+
+/** First page of `folio` in `vma`, if the whole folio lies in the VMA and under one page table; else null. */
+function folioPlacement(vma: Vma, folio: Folio): number | null {
+  const first = vma.start + (folio.start - vma.pgoff);
+  const last = first + folio.pages - 1;
+  if (first < vma.start || last >= vma.end || Math.floor(first / 512) !== Math.floor(last / 512)) return null;
+  return first;
+}
+
+/** Map every page of `folio` (at `first`) that has no PTE and no guard marker. */
+function mapFolio(mm: Mm, vma: Vma, folio: Folio, first: number): void {
+  const inode = (vma.file as OpenFile).inode;
+  for (let k = 0; k < folio.pages; k++) {
+    const p = first + k;
+    if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
+    const pte = new Pte(inode.cache.get(folio.start + k) as CacheFrame, false);
+    pte.locked = (vma.flags & VM_LOCKED) !== 0;
+    mm.pt.set(p, pte);
+  }
+}
+
+/**
  * do_fault_around(): a read fault on a file page also maps the page-cache pages already
  * present in a window of fault_around_pages (aligned, clamped to the VMA and the page
- * table), as filemap_map_pages() does. Returns whether `page` itself got mapped.
+ * table), as filemap_map_pages() does — and a large folio met there whole, when it lies in
+ * the VMA and under one page table and the first folio does not reach the end of the file
+ * (6.18.44 decides that once, on the first folio). Returns whether `page` got mapped.
  */
 function faultAround(mm: Mm, vma: Vma, page: number): boolean {
   const n = mm.cfg.faultAroundPages;
@@ -129,19 +183,49 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
   const inode = (vma.file as OpenFile).inode;
   const from = Math.max(Math.floor(page / n) * n, vma.start);
   const to = Math.min(from + n, vma.end, (Math.floor(page / 512) + 1) * 512);
-  if (!mm.pt.hasTable(page) && firstCachedIsLastPage(vma, from, to)) return false;
+  const reachesEnd = firstFolioReachesEnd(vma, from, to);
+  if (reachesEnd && !mm.pt.hasTable(page)) return false;
+  const canMapLarge = !reachesEnd || inode.shmem;
   for (let p = from; p < to; p++) {
-    if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
     const index = vma.pgoff + (p - vma.start);
     if (index * PAGE_BYTES >= inode.size) continue;
     const f = inode.cache.get(index);
-    if (f !== undefined) {
-      const pte = new Pte(f, false);
-      pte.locked = (vma.flags & VM_LOCKED) !== 0;
-      mm.pt.set(p, pte);
+    if (f === undefined) continue;
+    const folio = canMapLarge ? largeFolio(inode, index) : null;
+    const first = folio === null ? null : folioPlacement(vma, folio);
+    if (folio !== null && first !== null) {
+      mapFolio(mm, vma, folio, first);
+      continue;
     }
+    if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
+    const pte = new Pte(f, false);
+    pte.locked = (vma.flags & VM_LOCKED) !== 0;
+    mm.pt.set(p, pte);
   }
   return mm.pt.get(page) !== undefined;
+}
+
+/**
+ * finish_fault() for a page-cache page (a read, or a write through a shared mapping): the
+ * whole large folio when it lies in the VMA and under one page table, ends within the file
+ * and none of its pages is mapped yet (6.18 maps file folios whole); else the page alone.
+ * A write dirties the whole folio.
+ */
+function finishFileFault(mm: Mm, vma: Vma, page: number, f: CacheFrame, write: boolean): void {
+  const inode = (vma.file as OpenFile).inode;
+  const folio = largeFolio(inode, vma.pgoff + (page - vma.start));
+  const first = folio === null ? null : folioPlacement(vma, folio);
+  if (folio !== null && first !== null && (inode.shmem || folio.start + folio.pages <= Math.ceil(inode.size / PAGE_BYTES))) {
+    let none = true;
+    for (let k = 0; k < folio.pages; k++) if (mm.pt.get(first + k) !== undefined || mm.pt.guards.has(first + k)) none = false;
+    if (none) {
+      mapFolio(mm, vma, folio, first);
+      if (write) for (let k = 0; k < folio.pages; k++) (inode.cache.get(folio.start + k) as CacheFrame).dirty = true;
+      return;
+    }
+  }
+  if (write) f.dirty = true;
+  mm.pt.set(page, new Pte(f, false));
 }
 
 /**
@@ -152,17 +236,18 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
  * side effect of "mm/memory: do not populate page table entries beyond i_size", 74207de2ba10).
  * Observed on the live kernel (ext4): a read past EOF of a one-page file maps nothing in a
  * fresh 2 MiB block, and maps the page where the block already has a page table. shmem is
- * exempt. The model's page cache holds single pages, so "the folio reaches the last page"
- * is "the first cached page is the last page" (large folios from read-around are not modeled).
+ * exempt. Folios are single pages except those of VM_HUGEPAGE read-ahead (readLargeFolios()).
  */
-function firstCachedIsLastPage(vma: Vma, from: number, to: number): boolean {
+function firstFolioReachesEnd(vma: Vma, from: number, to: number): boolean {
   const inode = (vma.file as OpenFile).inode;
   if (inode.shmem) return false;
   const lastIndex = Math.ceil(inode.size / PAGE_BYTES) - 1;
   for (let p = from; p < to; p++) {
     const index = vma.pgoff + (p - vma.start);
     if (index > lastIndex) return false;
-    if (inode.cache.has(index)) return index === lastIndex;
+    if (!inode.cache.has(index)) continue;
+    const folio = largeFolio(inode, index);
+    return (folio === null ? index : folio.start + folio.pages - 1) >= lastIndex;
   }
   return false;
 }
@@ -201,8 +286,7 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean, mayRe
       // access_remote_vm() for /proc/PID/mem) maps the page alone (observed).
       if (!write && mayRetry && !file.inode.shmem && faultAround(mm, vma, page)) return vma;
       if (!write || !isPrivate) {
-        if (write) f.dirty = true;
-        mm.pt.set(page, new Pte(f, false));
+        finishFileFault(mm, vma, page, f, write);
         return vma;
       }
       const v = anonVmaPrepare(mm, vma);
