@@ -167,6 +167,15 @@ describe("fault-around and page tables (found by conform --whole --ops 200, seed
       "touch 0x200008000 0x6000",
     ]);
   });
+  it("the executor's own pages near [vdso] give that block a page table (conform --whole --ops 200, seed 2024, program 389314643)", async () => {
+    await agrees([
+      "open $DIR/f0 2 0x10000",
+      "open $DIR/f1 2 0x1000",
+      "mmap 0x7ffff7ffb000 0x4000 6 2 4 0",
+      "mmap 0 0x230000 2 0x8002 4 0",
+      "touch 0x7ffff7ff4000 0x166000",
+    ]);
+  });
   it("a zero-page read elsewhere in the block gives it a page table", async () => {
     await agrees(pastEofAfter(anon("0x2005f0000", "0x1000"), "rtouch 0x2005f0000 0x1000"));
   });

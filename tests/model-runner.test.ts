@@ -139,6 +139,7 @@ describe("runOnModel", () => {
       dev: "fe:00",
       ino: 5308517,
       anonKb: 0,
+      rssKb: 496,
     });
     expect(l).toMatchObject({ startBrk: 0x674000, brk: 0x696000, startStack: 0x7fffffffee20, rlimitStack: 0x800000 });
   });

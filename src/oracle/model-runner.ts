@@ -291,6 +291,7 @@ export function layoutFromExec(init: ExecResult): Layout {
       dev: m.dev,
       ino: m.inode,
       anonKb: s.anonKb,
+      rssKb: s.rssKb,
     });
   });
   const { info } = init;

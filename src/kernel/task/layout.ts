@@ -10,7 +10,8 @@
 // - VMAs of one file path share one open file description (one open by the loader);
 // - anonymous VMAs get pgoff = start page (true for everything but a moved stack);
 // - which pages are resident is unknown: none are recorded, so Rss of adopted VMAs is
-//   not comparable until the program replaces them.
+//   not comparable until the program replaces them; a VMA with some Rss gives every
+//   2 MiB block under it a page table (see pages.ts).
 
 import { makeInode, type OpenFile, openFile } from "../fs/file.js";
 import type { KernelConfig } from "../mm/config.js";
@@ -29,6 +30,8 @@ export interface LayoutVma {
   dev: string;
   ino: number;
   anonKb: number;
+  /** Resident kB (smaps Rss), when known: a VMA with pages mapped has page tables under it. */
+  rssKb?: number;
 }
 
 export interface Layout {
@@ -131,6 +134,9 @@ export function mmFromLayout(cfg: KernelConfig, creds: Creds, rlimits: Rlimits, 
       anon = reusable ? below.anon : new AnonVma();
     }
     mm.tree.insert(new Vma(l.start, l.end, flags, flagsHi, pgoff, file, anon, false, special));
+    // Which pages are mapped is not known, only that some are: every 2 MiB block under the
+    // VMA is taken to have a page table (exact for VMAs within one block, as [vdso] is).
+    if ((l.rssKb ?? 0) > 0) for (let p = l.start; p < l.end; p = (Math.floor(p / 512) + 1) * 512) mm.pt.noteTable(p);
   }
   if (layout.exePath !== undefined) mm.exeFile = files.get(layout.exePath) ?? null;
   return mm;
