@@ -24,41 +24,42 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareRuns, normalizeMaps } from "../src/oracle/conform.js";
-import { runPrograms } from "../src/oracle/executor.js";
+import { type ExecResult, type Program, runPrograms } from "../src/oracle/executor.js";
 import { materialize } from "../src/oracle/generator.js";
 import { collectFileFacts, readHostEnv, runOnModel } from "../src/oracle/model-runner.js";
 
-/** Both sides agree on every op the model answers; the model stops as unsupported at `at`. */
-async function agreesUntilUnsupported(ops: string[], at: number): Promise<void> {
+/** Run `ops` on the live kernel (the expected values) and on the model, then `check` both. */
+async function onBoth(
+  ops: string[],
+  check: (program: Program, kernel: ExecResult, model: ReturnType<typeof runOnModel>) => void,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "aspace-found-"));
   try {
     const program = { name: "found", ops: materialize(ops, dir) };
     const [kernel] = await runPrograms([program]);
     if (kernel === undefined) throw new Error("no executor result");
-    const model = runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv());
-    expect(model.unsupported?.index).toBe(at);
-    expect(model.results).toEqual(kernel.results.slice(0, at));
-    expect(compareRuns(program, kernel, model)).toBeNull();
+    check(program, kernel, runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv()));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function agrees(ops: string[]): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "aspace-found-"));
-  try {
-    const program = { name: "found", ops: materialize(ops, dir) };
-    const [kernel] = await runPrograms([program]);
-    if (kernel === undefined) throw new Error("no executor result");
+/** Both sides agree on every op the model answers; the model stops as unsupported at `at`. */
+const agreesUntilUnsupported = (ops: string[], at: number) =>
+  onBoth(ops, (program, kernel, model) => {
+    expect(model.unsupported?.index).toBe(at);
+    expect(model.results).toEqual(kernel.results.slice(0, at));
+    expect(compareRuns(program, kernel, model)).toBeNull();
+  });
+
+/** Both sides give the same results, maps and smaps. */
+const agrees = (ops: string[]) =>
+  onBoth(ops, (program, kernel, model) => {
     expect(kernel.died).toBeNull();
-    const model = runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv());
     expect(model.results).toEqual(kernel.results);
     expect(normalizeMaps(model.finalMaps)).toEqual(normalizeMaps(kernel.finalMaps ?? []));
     expect(compareRuns(program, kernel, model)).toBeNull();
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+  });
 
 // A file of `size` bytes, its first page read through one mapping (so the page cache holds
 // the file), then a read at `fault` through a second mapping at 0x2000c0000 from `offset`.

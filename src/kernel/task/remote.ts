@@ -377,10 +377,11 @@ class LocalIter implements LocalSide {
   }
 
   /**
-   * Move up to `n` bytes between the local iovecs and `buf` (from `at`): copy_page_to_iter /
-   * copy_page_from_iter. Returns how many moved; fewer than asked means a local fault.
+   * Walk up to `n` bytes of the local iovecs from where the last move stopped: `move(addr,
+   * len, done)` moves one piece (`done` bytes already moved) and returns how many bytes it
+   * moved; a short piece (a local fault) ends the walk. Returns the bytes moved.
    */
-  transfer(mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number {
+  private walk(n: number, move: (addr: number, len: number, done: number) => number): number {
     let moved = 0;
     while (moved < n && this.i < this.iov.length) {
       const v = this.iov[this.i] as Iovec;
@@ -390,13 +391,7 @@ class LocalIter implements LocalSide {
         this.off = 0;
         continue;
       }
-      let got: number;
-      if (toLocal) got = localWrite(mm, v.base + this.off, buf.subarray(at + moved, at + moved + chunk));
-      else {
-        const b = localRead(mm, v.base + this.off, chunk);
-        buf.set(b, at + moved);
-        got = b.length;
-      }
+      const got = move(v.base + this.off, chunk, moved);
       moved += got;
       this.off += got;
       if (got < chunk) return moved;
@@ -404,34 +399,34 @@ class LocalIter implements LocalSide {
     return moved;
   }
 
+  /**
+   * Move up to `n` bytes between the local iovecs and `buf` (from `at`): copy_page_to_iter /
+   * copy_page_from_iter. Returns how many moved; fewer than asked means a local fault.
+   */
+  transfer(mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number {
+    return this.walk(n, (addr, len, done) => {
+      if (toLocal) return localWrite(mm, addr, buf.subarray(at + done, at + done + len));
+      const b = localRead(mm, addr, len);
+      buf.set(b, at + done);
+      return b.length;
+    });
+  }
+
   transferPinned(mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number {
-    let moved = 0;
-    while (moved < n && this.i < this.iov.length) {
-      const v = this.iov[this.i] as Iovec;
-      const chunk = Math.min(n - moved, v.len - this.off);
-      if (chunk === 0) {
-        this.i++;
-        this.off = 0;
-        continue;
-      }
-      const got = eachPage(v.base + this.off, chunk, (page, pageOff, at, k) => {
+    return this.walk(n, (addr, len, done) =>
+      eachPage(addr, len, (page, pageOff, at, k) => {
         const lv = localPage(mm, page, toLocal);
         if (lv === null) return false;
         if (toLocal) {
           if (pinnedUnknown(pinned)) throw unknownBytes(pinned.vma, pinned.page);
-          copyFrames(pinned.frame, off + moved + at, (mm.pt.get(page) as NonNullable<ReturnType<typeof mm.pt.get>>).frame, pageOff, k);
+          copyFrames(pinned.frame, off + done + at, (mm.pt.get(page) as NonNullable<ReturnType<typeof mm.pt.get>>).frame, pageOff, k);
         } else {
           if (contentsUnknown(mm, lv, page)) throw unknownBytes(lv, page);
-          const dst = pinned.frame as NonNullable<Pinned["frame"]>;
-          copyFrames(mm.pt.get(page)?.frame ?? null, pageOff, dst, off + moved + at, k);
+          copyFrames(mm.pt.get(page)?.frame ?? null, pageOff, pinned.frame as NonNullable<Pinned["frame"]>, off + done + at, k);
         }
         return true;
-      });
-      moved += got;
-      this.off += got;
-      if (got < chunk) return moved;
-    }
-    return moved;
+      }),
+    );
   }
 }
 
