@@ -76,16 +76,16 @@ export class PageTable {
     this.tables.add(Math.floor(page / SLOTS));
   }
 
-  /**
-   * free_pgd_range() at PMD level: drop the page tables of the blocks that meet [start, end)
-   * and lie wholly inside [floor, ceiling), the hole the unmap left between the VMAs that
-   * remain on either side.
-   */
   /** Could freeTables(start, end, floor, …) free anything: a page table in a block at or above `floor` and below `end`? */
   mayFreeTables(floor: number, end: number): boolean {
     return this.tables.size !== 0 && Math.ceil(floor / SLOTS) * SLOTS < end;
   }
 
+  /**
+   * free_pgd_range() at PMD level: drop the page tables of the blocks that meet [start, end)
+   * and lie wholly inside [floor, ceiling), the hole the unmap left between the VMAs that
+   * remain on either side.
+   */
   freeTables(start: number, end: number, floor: number, ceiling: number): void {
     if (this.tables.size === 0) return;
     for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
