@@ -158,16 +158,18 @@ function folioPlacement(vma: Vma, folio: Folio): number | null {
   return first;
 }
 
+/** Map page-cache page `frame` at `page` unless a PTE or a guard marker is there (mlocked in a VM_LOCKED VMA). */
+function mapCachePage(mm: Mm, vma: Vma, page: number, frame: CacheFrame): void {
+  if (mm.pt.get(page) !== undefined || mm.pt.guards.has(page)) return;
+  const pte = new Pte(frame, false);
+  pte.locked = (vma.flags & VM_LOCKED) !== 0;
+  mm.pt.set(page, pte);
+}
+
 /** Map every page of `folio` (at `first`) that has no PTE and no guard marker. */
 function mapFolio(mm: Mm, vma: Vma, folio: Folio, first: number): void {
   const inode = (vma.file as OpenFile).inode;
-  for (let k = 0; k < folio.pages; k++) {
-    const p = first + k;
-    if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
-    const pte = new Pte(inode.cache.get(folio.start + k) as CacheFrame, false);
-    pte.locked = (vma.flags & VM_LOCKED) !== 0;
-    mm.pt.set(p, pte);
-  }
+  for (let k = 0; k < folio.pages; k++) mapCachePage(mm, vma, first + k, inode.cache.get(folio.start + k) as CacheFrame);
 }
 
 /**
@@ -197,10 +199,7 @@ function faultAround(mm: Mm, vma: Vma, page: number): boolean {
       mapFolio(mm, vma, folio, first);
       continue;
     }
-    if (mm.pt.get(p) !== undefined || mm.pt.guards.has(p)) continue;
-    const pte = new Pte(f, false);
-    pte.locked = (vma.flags & VM_LOCKED) !== 0;
-    mm.pt.set(p, pte);
+    mapCachePage(mm, vma, p, f);
   }
   return mm.pt.get(page) !== undefined;
 }
