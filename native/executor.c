@@ -382,6 +382,17 @@ static void emit_info(void) {
   else out_hex(rl.rlim_cur);
   out_str(" mmap_min_addr=");
   out_dec(min_addr);
+  // mm->saved_auxv as PR_GET_AUXV (0x41555856, 6.4+) gives it, so that the model can give
+  // the same bytes; left out where the kernel refuses.
+  unsigned long auxv[64];
+  long n = raw3(SYS_prctl, 0x41555856, auxv, sizeof auxv);
+  if (!is_err(n) && n > 0) {
+    out_str(" auxv=");
+    for (long i = 0; i < n / 8 && i < 64; i++) {
+      if (i) out_ch(',');
+      out_hex(auxv[i]);
+    }
+  }
   out_ch('\n');
   flush();
 }

@@ -9,8 +9,8 @@
 //   holds a whole aligned 2 MiB block (EINVAL otherwise, ahead of the hole's ENOMEM);
 // - copy_to_user()/copy_from_user() fault like user code, so they grow a VM_GROWSDOWN stack;
 // - the THP size test wraps around for VMAs ending below 2 MiB (MADV_COLLAPSE succeeds);
-// - PR_GET_AUXV in an adopted layout wrote zeros; the executor's auxv is unknown to the
-//   model, so its bytes are now marked unknown and reading them is unsupported;
+// - PR_GET_AUXV in an adopted layout wrote zeros; the executor now reports its auxv, and
+//   where an adopted layout has none its bytes are marked unknown (reading them is unsupported);
 // - process_vm_readv/writev copy from and to the pages pinned before the copy, byte by byte
 //   forward: a copy within one process over the same physical page repeats its own bytes,
 //   and a source page pinned as the zero page stays zeroes even if the copy faults it in;
@@ -32,25 +32,31 @@ import { collectFileFacts, readHostEnv, runOnModel } from "../src/oracle/model-r
 async function onBoth(
   ops: string[],
   check: (program: Program, kernel: ExecResult, model: ReturnType<typeof runOnModel>) => void,
+  whatTheModelIsTold: (kernel: ExecResult) => ExecResult = (k) => k,
 ): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "aspace-found-"));
   try {
     const program = { name: "found", ops: materialize(ops, dir) };
     const [kernel] = await runPrograms([program]);
     if (kernel === undefined) throw new Error("no executor result");
-    check(program, kernel, runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv()));
+    const facts = collectFileFacts(program.ops, { createdUnder: dir });
+    check(program, kernel, runOnModel(program, whatTheModelIsTold(kernel), facts, readHostEnv()));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 /** Both sides agree on every op the model answers; the model stops as unsupported at `at`. */
-const agreesUntilUnsupported = (ops: string[], at: number) =>
-  onBoth(ops, (program, kernel, model) => {
-    expect(model.unsupported?.index).toBe(at);
-    expect(model.results).toEqual(kernel.results.slice(0, at));
-    expect(compareRuns(program, kernel, model)).toBeNull();
-  });
+const agreesUntilUnsupported = (ops: string[], at: number, whatTheModelIsTold?: (kernel: ExecResult) => ExecResult) =>
+  onBoth(
+    ops,
+    (program, kernel, model) => {
+      expect(model.unsupported?.index).toBe(at);
+      expect(model.results).toEqual(kernel.results.slice(0, at));
+      expect(compareRuns(program, kernel, model)).toBeNull();
+    },
+    whatTheModelIsTold,
+  );
 
 /** Both sides give the same results, maps and smaps. */
 const agrees = (ops: string[]) =>
@@ -203,15 +209,13 @@ describe("found by conform --ops 200 (seeds 4242 and 99999)", () => {
     await agrees(["mmap 0 0x7000 6 0x102031 -1 0", "madvise 0 0x1fff 25"]);
     await agrees(["mmap 0 0x7000 3 0x32 -1 0", "touch 0 0x1000", "madvise 0 0x2000 25"]);
   });
-  it("PR_GET_AUXV of the executor: its bytes are unknown to the model, so reading them is unsupported (program seed 2370006320)", async () => {
-    await agreesUntilUnsupported(
-      ["fork", "mmap 0 0x5000 11 0x100032 4 0", "prctl 0x41555856 0 0x1000 0 0", "process_vm_writev %1 0 3 0x300000300 2 0"],
-      3,
-    );
-    await agreesUntilUnsupported(
-      ["mmap 0x200000000 0x5000 3 0x32 -1 0", "prctl 0x41555856 0x200000000 0x1000 0 0", "read 0x200000000 0x10"],
-      2,
-    );
+  it("PR_GET_AUXV gives the executor's own auxv, which it now reports (program seed 2370006320)", async () => {
+    await agrees(["fork", "mmap 0 0x5000 11 0x100032 4 0", "prctl 0x41555856 0 0x1000 0 0", "process_vm_writev %1 0 3 0x300000300 2 0"]);
+    await agrees(["mmap 0x200000000 0x5000 3 0x32 -1 0", "prctl 0x41555856 0x200000000 0x1000 0 0", "read 0x200000000 0x1c0"]);
+  });
+  it("without the executor's auxv, the bytes PR_GET_AUXV leaves are unknown: reading them is unsupported", async () => {
+    const ops = ["mmap 0x200000000 0x5000 3 0x32 -1 0", "prctl 0x41555856 0x200000000 0x1000 0 0", "read 0x200000000 0x10"];
+    await agreesUntilUnsupported(ops, 2, (k) => ({ ...k, info: { ...k.info, auxv: undefined } }));
     await agrees(["mmap 0x200000000 0x5000 3 0x32 -1 0", "prctl 0x41555856 0x200000000 0x1000 0 0", "read 0x200001000 0x10"]);
   });
 });

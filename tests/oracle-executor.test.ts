@@ -184,6 +184,18 @@ describe("native executor (live kernel)", () => {
     expect(r.finalSmaps).toEqual(r.initSmaps);
   });
 
+  it("reports its saved auxv: 56 words, AT_SYSINFO_EHDR at its own [vdso], AT_PAGESZ 4096, AT_NULL last", () => {
+    const { info, initMaps } = get("empty");
+    const auxv = info.auxv ?? [];
+    expect(auxv).toHaveLength(56);
+    const pairs = new Map<bigint, bigint>();
+    for (let i = 0; i + 1 < auxv.length && auxv[i] !== 0n; i += 2) pairs.set(auxv[i] as bigint, auxv[i + 1] as bigint);
+    const vdso = parseMaps(initMaps.join("\n")).find((m) => m.name === "[vdso]");
+    expect(pairs.get(33n)).toBe(vdso?.start);
+    expect(pairs.get(6n)).toBe(4096n);
+    expect(auxv.slice(-2)).toEqual([0n, 0n]);
+  });
+
   it("reports the info line and a fixed, non-randomised initial layout", () => {
     const minAddr = Number(readFileSync("/proc/sys/vm/mmap_min_addr", "utf8").trim());
     const infos = [...res.values()].map((r) => r.info);

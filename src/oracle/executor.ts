@@ -24,6 +24,8 @@ export type ExecInfo = {
   /** null: RLIM_INFINITY. */
   rlimitStack: bigint | null;
   mmapMinAddr: number;
+  /** mm->saved_auxv words (PR_GET_AUXV), when the executor could read them. */
+  auxv?: bigint[];
 };
 
 /** The peer process a program's `fork` op created (docs/executor-protocol.md). */
@@ -174,7 +176,7 @@ export async function runPrograms(programs: Program[], opts: { timeoutMs?: numbe
 // Output parsing.
 
 const INFO =
-  /^info start_brk=0x([0-9a-f]+) brk=0x([0-9a-f]+) start_stack=0x([0-9a-f]+) rlimit_stack=(?:0x([0-9a-f]+)|inf) mmap_min_addr=(\d+)$/;
+  /^info start_brk=0x([0-9a-f]+) brk=0x([0-9a-f]+) start_stack=0x([0-9a-f]+) rlimit_stack=(?:0x([0-9a-f]+)|inf) mmap_min_addr=(\d+)(?: auxv=(0x[0-9a-f]+(?:,0x[0-9a-f]+)*))?$/;
 const SMAPS = /^([0-9a-f]+) ([0-9a-f]+) (\d+) (\d+)((?: \S+)*)$/;
 const RESULT = /^r (\d+) (.*)$/;
 const EXIT = /^exit (-?\d+)$/;
@@ -276,6 +278,7 @@ function parseOutput(programs: Program[], stdout: string, stderr: string): ExecR
             startStack: BigInt(`0x${m[3]}`),
             rlimitStack: m[4] === undefined ? null : BigInt(`0x${m[4]}`),
             mmapMinAddr: Number(m[5]),
+            ...(m[6] === undefined ? {} : { auxv: m[6].split(",").map((w) => BigInt(w)) }),
           };
           section = "info";
           break;

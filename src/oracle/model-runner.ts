@@ -305,8 +305,9 @@ export function layoutFromExec(init: ExecResult): Layout {
     brk: Number(info.brk),
     startStack: Number(info.startStack),
     rlimitStack: info.rlimitStack === null ? Number.POSITIVE_INFINITY : Number(info.rlimitStack),
-    // The executor does not report its auxv: PR_GET_AUXV gives bytes the model marks unknown.
-    savedAuxv: null,
+    // The executor's saved auxv, as it reported it; without it PR_GET_AUXV gives bytes the
+    // model marks unknown.
+    savedAuxv: info.auxv ?? null,
   };
 }
 
