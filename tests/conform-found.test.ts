@@ -18,7 +18,9 @@
 // - /proc/PID/mem faults are never retried, so a read there maps the page alone (no
 //   fault-around of the pages its read-around brought in);
 // - MADV_HUGEPAGE read-ahead brings a file in as large folios, which 6.18 maps whole on a
-//   fault (finish_fault) and in fault-around, beyond the 16-page window.
+//   fault (finish_fault) and in fault-around, beyond the 16-page window;
+// - a write gets a huge page only where the PMD is empty: a 4 KiB zero page read earlier
+//   leaves a page table, the huge zero page (a read in a THP-enabled VMA) does not.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -320,5 +322,26 @@ describe("large folios of MADV_HUGEPAGE read-ahead (found by conform --ops 200, 
     await agrees(hugepage("0x28000", 18, "rtouch 0x200000000 1"));
     await agrees(hugepage("0x28000", 18, "touch 0x200005000 1"));
     await agrees(hugepage("0x28000", 18, "rtouch 0x200021000 1"));
+  });
+});
+
+describe("huge pages and the zero page (found by conform --ops 300, seed 2718)", () => {
+  const thpArea = ["mmap 0x200170000 0x400000 3 50 -1 0"];
+  it("the shrunk program: a 4 KiB zero page read before MADV_HUGEPAGE leaves a page table, so a write gets 4 KiB pages (program seed 3660449499)", async () => {
+    await agrees([...thpArea, "rtouch 0x200230000 0x1000", "madvise 0x2001e0000 0x8000000000000000 14", "write 0x20024df64 0x1001 226"]);
+  });
+  it("a read after MADV_HUGEPAGE maps the huge zero page (no page table): the write still gets a huge page", async () => {
+    await agrees([...thpArea, "madvise 0x200170000 0x400000 14", "write 0x20024df64 0x10 226"]);
+    await agrees([...thpArea, "madvise 0x200170000 0x400000 14", "rtouch 0x200230000 1", "write 0x20024df64 0x10 226"]);
+  });
+  it("MADV_DONTNEED of the whole block frees its table: a huge page again; a guard marker keeps 4 KiB pages", async () => {
+    await agrees([
+      ...thpArea,
+      "rtouch 0x200230000 1",
+      "madvise 0x200200000 0x200000 4",
+      "madvise 0x200170000 0x400000 14",
+      "write 0x20024df64 0x10 226",
+    ]);
+    await agrees([...thpArea, "madvise 0x200170000 0x400000 14", "madvise 0x200250000 0x1000 102", "write 0x20024df64 0x10 226"]);
   });
 });

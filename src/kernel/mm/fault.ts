@@ -302,10 +302,8 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean, mayRe
     return vma;
   }
   if (vma.special !== null) return faultSpecial(mm, vma, page, write);
-  // Private anonymous memory: a read maps the zero page (untracked, no anon_vma), which
-  // still takes a page table.
   if (!write) {
-    mm.pt.noteTable(page);
+    zeroPageRead(mm, vma, page);
     return vma;
   }
   if (pte === undefined) {
@@ -350,17 +348,36 @@ function copyOfFilePage(f: CacheFrame, known: boolean): AnonFrame {
 }
 
 /**
+ * Would a fault at `page` be served at PMD level (create_huge_pmd())? A THP-enabled private
+ * anonymous VMA holding the whole aligned 2 MiB block, whose PMD is empty: a page table
+ * there (any PTE, a 4 KiB zero page or a guard marker) means 4 KiB faults (observed).
+ */
+function hugePmdFault(mm: Mm, vma: Vma, page: number): boolean {
+  if (!mm.cfg.thp || (vma.flags & VM_HUGEPAGE) === 0 || (vma.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) !== 0) return false;
+  if (!vma.isAnonymous || (vma.flags & VM_SHARED) !== 0) return false;
+  const h = Math.floor(page / 512) * 512;
+  if (h < vma.start || h + 512 > vma.end) return false;
+  return !mm.pt.hasTable(page);
+}
+
+/**
+ * A read of never-written private anonymous memory maps the zero page (not recorded: no Rss,
+ * no anon_vma). Where the fault is served at PMD level that is the huge zero page, and no
+ * page table is made, so a later write there still gets a huge page (observed); elsewhere
+ * the zero page's PTE takes a page table.
+ */
+export function zeroPageRead(mm: Mm, vma: Vma, page: number): void {
+  if (!hugePmdFault(mm, vma, page)) mm.pt.noteTable(page);
+}
+
+/**
  * do_huge_pmd_anonymous_page(): a write fault in an empty, 2 MiB-aligned block that lies
  * wholly inside a THP-enabled anonymous VMA (THP "madvise" mode: MADV_HUGEPAGE) is
  * served by one huge page, so all 512 pages become resident.
  */
 function thpBlockFault(mm: Mm, vma: Vma, page: number): boolean {
-  if (!mm.cfg.thp || (vma.flags & VM_HUGEPAGE) === 0 || (vma.flags & (VM_NOHUGEPAGE | VM_SPECIAL | VM_HUGETLB)) !== 0) return false;
-  if (!vma.isAnonymous || (vma.flags & VM_SHARED) !== 0) return false;
+  if (!hugePmdFault(mm, vma, page)) return false;
   const h = Math.floor(page / 512) * 512;
-  if (h < vma.start || h + 512 > vma.end) return false;
-  if (mm.pt.count(h, h + 512).rss !== 0) return false;
-  for (let p = h; p < h + 512; p++) if (mm.pt.guards.has(p)) return false;
   for (let p = h; p < h + 512; p++) mm.pt.set(p, new Pte(new AnonFrame(null), true));
   return true;
 }

@@ -10,7 +10,7 @@
 
 import { makeInode, type OpenFile, openFile } from "../fs/file.js";
 import { CAP_SYS_NICE, CAP_SYS_PTRACE, type Creds, capable, capableIn, userNsOf } from "../mm/creds.js";
-import { faultPage } from "../mm/fault.js";
+import { faultPage, zeroPageRead } from "../mm/fault.js";
 import { sysMadvise } from "../mm/madvise.js";
 import type { Mm } from "../mm/mm.js";
 import type { AnonFrame } from "../mm/pages.js";
@@ -157,7 +157,7 @@ function remotePage(mm: Mm, page: number, write: boolean, force: boolean, mayRet
   if (vma === null || mm.pt.guards.has(page) || !gupVmaAllowed(vma, write, force)) return null;
   // Reading never-written anonymous memory finds the zero page: nothing to fault in.
   if (!write && vma.isAnonymous && mm.pt.get(page) === undefined) {
-    mm.pt.noteTable(page);
+    zeroPageRead(mm, vma, page);
     return vma;
   }
   return faultPage(mm, vma, page, write, mayRetry);
