@@ -20,7 +20,9 @@
 // - MADV_HUGEPAGE read-ahead brings a file in as large folios, which 6.18 maps whole on a
 //   fault (finish_fault) and in fault-around, beyond the 16-page window;
 // - a write gets a huge page only where the PMD is empty: a 4 KiB zero page read earlier
-//   leaves a page table, the huge zero page (a read in a THP-enabled VMA) does not.
+//   leaves a page table, the huge zero page (a read in a THP-enabled VMA) does not;
+// - a same-size MREMAP_FIXED move resumes past the VMA as it was found, so it stops at the
+//   range's end even when the moved piece merged into a VMA reaching back into the range.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -343,5 +345,12 @@ describe("huge pages and the zero page (found by conform --ops 300, seed 2718)",
       "write 0x20024df64 0x10 226",
     ]);
     await agrees([...thpArea, "madvise 0x200170000 0x400000 14", "madvise 0x200250000 0x1000 102", "write 0x20024df64 0x10 226"]);
+  });
+});
+
+describe("mremap moving a range VMA by VMA (found by conform --whole --ops 300, seed 2718)", () => {
+  it("the iteration stops past the range even when the moved piece merged back into it (program seed 517346924)", async () => {
+    await agrees(["mmap 0x20005a000 0x2ad000 4 0x2032 -1 0", "mremap 0x2000e6000 0x103000 0x103000 7 0x200232000"]);
+    await agrees(["mmap 0x20005a000 0x2ad000 3 0x32 -1 0", "mremap 0x2000e6000 0x103000 0x103000 3 0x200232000"]);
   });
 });

@@ -209,7 +209,10 @@ function remapMove(mm: Mm, r: Remap): number {
   let lastEnd = 0;
   let seen = false;
   let pos = start;
-  for (;;) {
+  // for_each_vma_range(): after a move the iterator resumes past the VMA as it was found
+  // (vma_iter_invalidate(): mas_pause()), so it stops once that is beyond the range, even if
+  // the moved or kept pieces merged into a VMA reaching back into it.
+  while (pos < end) {
     const vma = mm.tree.findNext(pos);
     if (vma === null || vma.start >= end) break;
     const addr = Math.max(vma.start, start);
