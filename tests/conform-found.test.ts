@@ -22,7 +22,8 @@
 // - a write gets a huge page only where the PMD is empty: a 4 KiB zero page read earlier
 //   leaves a page table, the huge zero page (a read in a THP-enabled VMA) does not;
 // - a same-size MREMAP_FIXED move resumes past the VMA as it was found, so it stops at the
-//   range's end even when the moved piece merged into a VMA reaching back into the range.
+//   range's end even when the moved piece merged into a VMA reaching back into the range;
+// - a pidfd is an anon inode, and anon_inodefs is noexec: PROT_EXEC mappings of it are EPERM.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -352,5 +353,14 @@ describe("mremap moving a range VMA by VMA (found by conform --whole --ops 300, 
   it("the iteration stops past the range even when the moved piece merged back into it (program seed 517346924)", async () => {
     await agrees(["mmap 0x20005a000 0x2ad000 4 0x2032 -1 0", "mremap 0x2000e6000 0x103000 0x103000 7 0x200232000"]);
     await agrees(["mmap 0x20005a000 0x2ad000 3 0x32 -1 0", "mremap 0x2000e6000 0x103000 0x103000 3 0x200232000"]);
+  });
+});
+
+describe("mapping a pidfd (found by conform --procs --ops 300, seeds 2600 and 90210)", () => {
+  const pidfdAt0 = ["fork", "close 0", "pidfd_open %1 0"];
+  it("anon_inodefs is noexec: an executable mapping is EPERM, any other ENODEV (program seed 1458366570)", async () => {
+    await agrees([...pidfdAt0, "mmap 0x2001e7000 0x8000 5 18 0 0"]);
+    await agrees([...pidfdAt0, "mmap 0x2001e7000 0x8000 4 17 0 0"]);
+    await agrees([...pidfdAt0, "mmap 0x2001e7000 0x8000 1 18 0 0"]);
   });
 });

@@ -55,7 +55,8 @@ export function mmfdCreate(caller: Process, spec: MmfdSpec): number {
     mm.arch = own.arch;
     mm.sealPolicy = own.sealPolicy;
   }
-  const inode = makeInode("anon_inode:[mmfd]", { dev: "00:0f", ino: mmfdIno++, size: 0, regular: false, mode: 0o600 });
+  // anon_inodefs is SB_I_NOEXEC, as for pidfds.
+  const inode = makeInode("anon_inode:[mmfd]", { dev: "00:0f", ino: mmfdIno++, size: 0, regular: false, noexec: true, mode: 0o600 });
   const file = openFile(inode, true, true);
   handles.set(file, { mm, origin: spec });
   return caller.files.install(file, 0, true);

@@ -662,7 +662,8 @@ export function sysPidfdOpen(p: Process, pidArg: U64, flagsArg: U64): number {
 let pidfdIno = 1;
 
 function pidfdFile(pid: number): OpenFile {
-  const inode = makeInode("anon_inode:[pidfd]", { dev: "00:0f", ino: pidfdIno++, size: 0, regular: false, mode: 0o600 });
+  // anon_inodefs is SB_I_NOEXEC: an executable mapping of any anon inode is EPERM (observed).
+  const inode = makeInode("anon_inode:[pidfd]", { dev: "00:0f", ino: pidfdIno++, size: 0, regular: false, noexec: true, mode: 0o600 });
   inode.pidfd = pid;
   return openFile(inode, true, true);
 }
