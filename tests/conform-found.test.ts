@@ -23,7 +23,9 @@
 //   leaves a page table, the huge zero page (a read in a THP-enabled VMA) does not;
 // - a same-size MREMAP_FIXED move resumes past the VMA as it was found, so it stops at the
 //   range's end even when the moved piece merged into a VMA reaching back into the range;
-// - a pidfd is an anon inode, and anon_inodefs is noexec: PROT_EXEC mappings of it are EPERM.
+// - a pidfd is an anon inode, and anon_inodefs is noexec: PROT_EXEC mappings of it are EPERM;
+// - MADV_PAGEOUT leaves a page-cache page that another process maps too (folio_mapcount()
+//   counts the PTEs of every process, not of one mm).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -362,5 +364,20 @@ describe("mapping a pidfd (found by conform --procs --ops 300, seeds 2600 and 90
     await agrees([...pidfdAt0, "mmap 0x2001e7000 0x8000 5 18 0 0"]);
     await agrees([...pidfdAt0, "mmap 0x2001e7000 0x8000 4 17 0 0"]);
     await agrees([...pidfdAt0, "mmap 0x2001e7000 0x8000 1 18 0 0"]);
+  });
+});
+
+describe("MADV_PAGEOUT and pages other processes map (found by conform --procs --ops 300, seed 606060)", () => {
+  it("a page-cache page the parent maps too is not reclaimed from the child (program seed 4287957502)", async () => {
+    await agrees([
+      "pidfd_open %0 0",
+      "pidfd_open %0 0",
+      "fork",
+      "open $DIR/f0 2 0x2000",
+      "mmap 0x200039000 0x1000 2 0x8013 5 0",
+      "@1 open $DIR/f0 2 -1",
+      "@1 mmap 0x2002a2000 0x8000 1 0x8012 5 0",
+      "@1 madvise 0x200142000 0x19c000 21",
+    ]);
   });
 });

@@ -14,6 +14,8 @@ export interface CacheFrame {
   dirty?: boolean;
   /** The large folio the page was read in as (absent: a folio of its own). */
   folio?: Folio;
+  /** PTEs mapping this page in every modeled process (folio_mapcount(); absent: none). */
+  mapped?: number;
 }
 
 export interface Inode {

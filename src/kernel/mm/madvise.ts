@@ -1,6 +1,7 @@
 // madvise(2): mm/madvise.c (6.18) madvise_should_skip(), madvise_walk_vmas(),
 // madvise_vma_behavior(), can_madvise_modify(), madvise_populate().
 
+import type { CacheFrame } from "../fs/file.js";
 import { EACCES, EAGAIN, EFAULT, EFBIG, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import * as M from "../uapi/mman.js";
 import { add, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi/u64.js";
@@ -277,7 +278,7 @@ function pageout(mm: Mm, vma: Vma, range: Walk): void {
   }
   const cached: number[] = [];
   mm.pt.forRange(range.start, range.end, (p, pte) => {
-    if (!pte.locked && (!pte.anon || pte.lazyfree) && mapCount(mm, vma, p) === 1) cached.push(p);
+    if (!pte.locked && (!pte.anon || pte.lazyfree) && mapCount(mm, p) === 1) cached.push(p);
   });
   const inode = vma.file?.inode;
   for (const p of cached) {
@@ -313,18 +314,11 @@ function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
   return vma;
 }
 
-/** folio_mapcount() within this mm: how many PTEs map the frame behind `page`. */
-function mapCount(mm: Mm, vma: Vma, page: number): number {
-  const frame = mm.pt.get(page)?.frame;
-  const inode = vma.file?.inode;
-  if (frame === undefined || inode === undefined) return 1;
-  const index = vma.pgoff + (page - vma.start);
-  let n = 0;
-  mm.tree.forEach((v) => {
-    if (v.file === null || v.file.inode !== inode || index < v.pgoff || index >= v.pgoff + v.pages) return;
-    if (mm.pt.get(v.start + (index - v.pgoff))?.frame === frame) n++;
-  });
-  return n;
+/** folio_mapcount(): how many PTEs, in every modeled process, map the page-cache page behind `page` (1 for a private frame). */
+function mapCount(mm: Mm, page: number): number {
+  const pte = mm.pt.get(page);
+  if (pte === undefined || pte.anon) return 1;
+  return (pte.frame as CacheFrame).mapped ?? 1;
 }
 
 /** madvise_walk_vmas(): holes are skipped and reported as ENOMEM at the end. */

@@ -38,6 +38,16 @@ export class Pte {
 
 type Block = Array<Pte | undefined> & { used: number };
 
+/** A PTE goes away: a private frame loses a reference, a page-cache page a mapping. */
+function dropMapping(pte: Pte): void {
+  if (pte.anon) (pte.frame as AnonFrame).refs--;
+  else unmapCachePage(pte.frame as CacheFrame);
+}
+
+function unmapCachePage(f: CacheFrame): void {
+  f.mapped = (f.mapped ?? 1) - 1;
+}
+
 function newBlock(): Block {
   const b = new Array<Pte | undefined>(SLOTS) as Block;
   b.used = 0;
@@ -117,10 +127,15 @@ export class PageTable {
       this.tables.add(key);
     }
     const i = page % SLOTS;
-    if (b[i] === undefined) {
+    const old = b[i];
+    if (old === undefined) {
       b.used++;
       this.present++;
-    } else if (b[i]?.anon) (b[i]?.frame as AnonFrame).refs--;
+    } else dropMapping(old);
+    if (!pte.anon) {
+      const f = pte.frame as CacheFrame;
+      f.mapped = (f.mapped ?? 0) + 1;
+    }
     b[i] = pte;
   }
 
@@ -150,7 +165,7 @@ export class PageTable {
       for (let i = lo; i < hi; i++) {
         const pte = b[i];
         if (pte === undefined) continue;
-        if (pte.anon) (pte.frame as AnonFrame).refs--;
+        dropMapping(pte);
         b[i] = undefined;
         b.used--;
         this.present--;
@@ -211,7 +226,10 @@ export class PageTable {
   private remove(page: number): void {
     const key = Math.floor(page / SLOTS);
     const b = this.blocks.get(key);
-    if (b === undefined || b[page % SLOTS] === undefined) return;
+    const pte = b?.[page % SLOTS];
+    if (b === undefined || pte === undefined) return;
+    // The PTE moves (set() at the destination counts it again); a private frame keeps its reference.
+    if (!pte.anon) unmapCachePage(pte.frame as CacheFrame);
     b[page % SLOTS] = undefined;
     b.used--;
     this.present--;
