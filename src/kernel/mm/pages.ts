@@ -44,6 +44,12 @@ function dropMapping(pte: Pte): void {
   else unmapCachePage(pte.frame as CacheFrame);
 }
 
+/** A PTE now maps page-cache page `f` (folio_mapcount() + 1). */
+function mapCachePage(f: CacheFrame): void {
+  f.mapped = (f.mapped ?? 0) + 1;
+}
+
+/** A PTE no longer maps page-cache page `f`. */
 function unmapCachePage(f: CacheFrame): void {
   f.mapped = (f.mapped ?? 1) - 1;
 }
@@ -110,11 +116,14 @@ export class PageTable {
    */
   reclaimEmptyTables(start: number, end: number): void {
     for (let key = Math.ceil(start / SLOTS); (key + 1) * SLOTS <= end; key++) {
-      if (!this.tables.has(key)) continue;
-      let marker = false;
-      for (const g of this.guards) if (Math.floor(g / SLOTS) === key) marker = true;
-      if (!marker) this.tables.delete(key);
+      if (this.tables.has(key) && !this.hasGuardIn(key)) this.tables.delete(key);
     }
+  }
+
+  /** Is there a guard marker (a PTE marker) in 2 MiB block `key`? */
+  private hasGuardIn(key: number): boolean {
+    for (const g of this.guards) if (Math.floor(g / SLOTS) === key) return true;
+    return false;
   }
 
   set(page: number, pte: Pte): void {
@@ -132,10 +141,7 @@ export class PageTable {
       b.used++;
       this.present++;
     } else dropMapping(old);
-    if (!pte.anon) {
-      const f = pte.frame as CacheFrame;
-      f.mapped = (f.mapped ?? 0) + 1;
-    }
+    if (!pte.anon) mapCachePage(pte.frame as CacheFrame);
     b[i] = pte;
   }
 

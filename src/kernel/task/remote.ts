@@ -54,7 +54,11 @@ function readBytes(mm: Mm, v: Vma, page: number, from: number, out: Uint8Array, 
 
 /** Store `src` at `off` of a present page that was just faulted for writing (writeByte(), a page at a time). */
 function writeBytes(mm: Mm, page: number, off: number, src: Uint8Array): void {
-  const frame = (mm.pt.get(page) as NonNullable<ReturnType<typeof mm.pt.get>>).frame;
+  writeIntoFrame((mm.pt.get(page) as NonNullable<ReturnType<typeof mm.pt.get>>).frame, off, src);
+}
+
+/** Store `src` at `off` of a frame (a frame of zeroes gets its bytes only when they are not all zero). */
+function writeIntoFrame(frame: { data: Uint8Array | null }, off: number, src: Uint8Array): void {
   if (frame.data === null) {
     if (src.every((b) => b === 0)) return;
     frame.data = new Uint8Array(PAGE);
@@ -80,6 +84,15 @@ interface Pinned {
 function pinnedOf(mm: Mm, vma: Vma, page: number): Pinned {
   const pte = mm.pt.get(page);
   return { frame: pte?.frame ?? null, anon: pte?.anon ?? false, vma, page };
+}
+
+/**
+ * The frame a write into a pinned page goes to. A write pin always faults a page in; a
+ * pinned page the model keeps no frame for cannot be written faithfully.
+ */
+function writableFrame(p: Pinned): { data: Uint8Array | null } {
+  if (p.frame === null) throw new Unsupported(`a write into page 0x${p.page.toString(16)}, of which the model keeps no frame`);
+  return p.frame;
 }
 
 /** contentsUnknown() of a pinned page. */
@@ -221,15 +234,6 @@ function localRead(mm: Mm, addr: number, len: number): Uint8Array {
   return out.subarray(0, n);
 }
 
-/** copy_to_user() that reports a short copy: bytes written before the first fault. */
-function localWrite(mm: Mm, addr: number, bytes: Uint8Array): number {
-  return eachPage(addr, bytes.length, (page, off, at, n) => {
-    if (localPage(mm, page, true) === null) return false;
-    writeBytes(mm, page, off, bytes.subarray(at, at + n));
-    return true;
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
 // Permissions.
 
@@ -351,23 +355,18 @@ function remoteIovecWords(words: Array<[bigint, bigint]>): Iovec[] | number {
 /** The caller's side of a transfer: where the next byte goes to or comes from. */
 interface LocalSide {
   readonly remaining: number;
-  /** The remote bytes are wanted (false: the sink discards them, so they are not read). */
-  readonly wantsBytes: boolean;
-  /** Move up to `n` bytes between the local side and `buf` (from `at`); fewer means a local fault. */
-  transfer(mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number;
   /**
    * Move up to `n` bytes between the local side and the pinned page at `off` (to the local
-   * side when `toLocal`): copy_page_to_iter / copy_page_from_iter. Null: not supported by
-   * this side (transfer() through a buffer is used instead).
+   * side when `toLocal`): copy_page_to_iter / copy_page_from_iter. Returns how many moved;
+   * fewer than asked means a local fault.
    */
-  transferPinned?(mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number;
+  transferPinned(mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number;
 }
 
 /** The local iovecs as one stream: where the next byte of the transfer goes or comes from. */
 class LocalIter implements LocalSide {
   private i = 0;
   private off = 0;
-  readonly wantsBytes = true;
   constructor(private readonly iov: Iovec[]) {}
 
   get remaining(): number {
@@ -376,12 +375,7 @@ class LocalIter implements LocalSide {
     return n;
   }
 
-  /**
-   * Walk up to `n` bytes of the local iovecs from where the last move stopped: `move(addr,
-   * len, done)` moves one piece (`done` bytes already moved) and returns how many bytes it
-   * moved; a short piece (a local fault) ends the walk. Returns the bytes moved.
-   */
-  private walk(n: number, move: (addr: number, len: number, done: number) => number): number {
+  transferPinned(mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number {
     let moved = 0;
     while (moved < n && this.i < this.iov.length) {
       const v = this.iov[this.i] as Iovec;
@@ -391,30 +385,8 @@ class LocalIter implements LocalSide {
         this.off = 0;
         continue;
       }
-      const got = move(v.base + this.off, chunk, moved);
-      moved += got;
-      this.off += got;
-      if (got < chunk) return moved;
-    }
-    return moved;
-  }
-
-  /**
-   * Move up to `n` bytes between the local iovecs and `buf` (from `at`): copy_page_to_iter /
-   * copy_page_from_iter. Returns how many moved; fewer than asked means a local fault.
-   */
-  transfer(mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number {
-    return this.walk(n, (addr, len, done) => {
-      if (toLocal) return localWrite(mm, addr, buf.subarray(at + done, at + done + len));
-      const b = localRead(mm, addr, len);
-      buf.set(b, at + done);
-      return b.length;
-    });
-  }
-
-  transferPinned(mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number {
-    return this.walk(n, (addr, len, done) =>
-      eachPage(addr, len, (page, pageOff, at, k) => {
+      const done = moved;
+      const got = eachPage(v.base + this.off, chunk, (page, pageOff, at, k) => {
         const lv = localPage(mm, page, toLocal);
         if (lv === null) return false;
         if (toLocal) {
@@ -422,11 +394,15 @@ class LocalIter implements LocalSide {
           copyFrames(pinned.frame, off + done + at, (mm.pt.get(page) as NonNullable<ReturnType<typeof mm.pt.get>>).frame, pageOff, k);
         } else {
           if (contentsUnknown(mm, lv, page)) throw unknownBytes(lv, page);
-          copyFrames(mm.pt.get(page)?.frame ?? null, pageOff, pinned.frame as NonNullable<Pinned["frame"]>, off + done + at, k);
+          copyFrames(mm.pt.get(page)?.frame ?? null, pageOff, writableFrame(pinned), off + done + at, k);
         }
         return true;
-      }),
-    );
+      });
+      moved += got;
+      this.off += got;
+      if (got < chunk) return moved;
+    }
+    return moved;
   }
 }
 
@@ -437,7 +413,6 @@ class LocalIter implements LocalSide {
  */
 class AssumedLocal implements LocalSide {
   private done = 0;
-  readonly wantsBytes = false;
   constructor(
     private readonly total: number,
     private readonly data: Uint8Array | null,
@@ -447,23 +422,21 @@ class AssumedLocal implements LocalSide {
     return this.total - this.done;
   }
 
-  transfer(_mm: Mm, buf: Uint8Array, at: number, n: number, toLocal: boolean): number {
+  transferPinned(_mm: Mm, pinned: Pinned, off: number, n: number, toLocal: boolean): number {
     const k = Math.min(n, this.remaining);
-    if (!toLocal && this.data !== null) buf.set(this.data.subarray(this.done, this.done + k), at);
+    if (!toLocal && k > 0) {
+      writeIntoFrame(writableFrame(pinned), off, this.data === null ? new Uint8Array(k) : this.data.subarray(this.done, this.done + k));
+      if (this.data === null) markUnknown(pinned);
+    }
     this.done += k;
     return k;
   }
-
-  get bytesKnown(): boolean {
-    return this.data !== null;
-  }
 }
 
-/** The bytes just written at `page` are not known: a private copy says so, a shared file forgets its contents. */
-function markUnknown(mm: Mm, v: Vma, page: number): void {
-  const pte = mm.pt.get(page);
-  if (pte?.anon === true) (pte.frame as AnonFrame).unknown = true;
-  else if (v.file !== null) v.file.inode.contentKnown = false;
+/** The bytes just written into a pinned page are not known: a private copy says so, a shared file forgets its contents. */
+function markUnknown(p: Pinned): void {
+  if (p.anon) (p.frame as AnonFrame).unknown = true;
+  else if (p.vma.file !== null) p.vma.file.inode.contentKnown = false;
 }
 
 /** process_vm_rw_core(): move bytes between the caller's iovecs and the target's. */
@@ -505,7 +478,7 @@ function processVmRwSingleVec(localMm: Mm, mm: Mm, r: Iovec, local: LocalSide, w
     const pinned = pinRemotePages(mm, pa, Math.min(nrPages, PVM_PAGES_PER_LOOP), write);
     if (pinned.length === 0) return -EFAULT;
     const bytes = Math.min(pinned.length * PAGE - offset, len);
-    rc = processVmRwPages(localMm, mm, pa, pinned, offset, bytes, local, write);
+    rc = processVmRwPages(localMm, pinned, offset, bytes, local, write);
     len -= bytes;
     offset = 0;
     nrPages -= pinned.length;
@@ -527,35 +500,11 @@ function pinRemotePages(mm: Mm, page: number, count: number, write: boolean): Pi
 }
 
 /** process_vm_rw_pages(): copy between the pinned pages and the local side; −EFAULT on a short local copy. */
-function processVmRwPages(
-  localMm: Mm,
-  mm: Mm,
-  firstPage: number,
-  pinned: Pinned[],
-  offset: number,
-  len: number,
-  local: LocalSide,
-  write: boolean,
-): number {
+function processVmRwPages(localMm: Mm, pinned: Pinned[], offset: number, len: number, local: LocalSide, write: boolean): number {
   let k = 0;
   while (len > 0 && local.remaining > 0) {
-    const page = firstPage + k;
-    const pin = pinned[k] as Pinned;
-    const v = pin.vma;
     const n = Math.min(PAGE - offset, len);
-    let copied: number;
-    if (local.transferPinned !== undefined && (!write || pin.frame !== null)) {
-      copied = local.transferPinned(localMm, pin, offset, n, !write);
-    } else if (write) {
-      const buf = new Uint8Array(n);
-      copied = local.transfer(localMm, buf, 0, n, false);
-      writeBytes(mm, page, offset, buf.subarray(0, copied));
-      if (local instanceof AssumedLocal && !local.bytesKnown && copied > 0) markUnknown(mm, v, page);
-    } else {
-      const buf = new Uint8Array(n);
-      if (local.wantsBytes) readBytes(mm, v, page, offset, buf, 0, n);
-      copied = local.transfer(localMm, buf, 0, n, true);
-    }
+    const copied = local.transferPinned(localMm, pinned[k] as Pinned, offset, n, !write);
     len -= copied;
     if (copied < n && local.remaining > 0) return -EFAULT;
     offset = 0;
