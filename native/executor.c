@@ -408,11 +408,11 @@ static void emit_maps(const char *title) {
   flush();
 }
 
-// smaps digest: one line per VMA "START END RSS_KB ANON_KB flag...".
+// smaps digest: one line per VMA "START END RSS_KB ANON_KB ANONHUGE_KB flag...".
 static struct {
   int have;
   char start[24], end[24];
-  unsigned long rss, anon;
+  unsigned long rss, anon, anon_huge;
   char flags[256];
 } vma;
 
@@ -425,6 +425,8 @@ static void smaps_flush_vma(void) {
   out_dec(vma.rss);
   out_ch(' ');
   out_dec(vma.anon);
+  out_ch(' ');
+  out_dec(vma.anon_huge);
   if (vma.flags[0]) {
     out_ch(' ');
     out_str(vma.flags);
@@ -453,13 +455,15 @@ static void smaps_line(char *l) {
     vma.start[ls] = 0;
     memcpy(vma.end, e, le);
     vma.end[le] = 0;
-    vma.rss = vma.anon = 0;
+    vma.rss = vma.anon = vma.anon_huge = 0;
     vma.flags[0] = 0;
     vma.have = 1;
   } else if (starts_with(l, "Rss:")) {
     vma.rss = kb_value(l + 4);
   } else if (starts_with(l, "Anonymous:")) {
     vma.anon = kb_value(l + 10);
+  } else if (starts_with(l, "AnonHugePages:")) {
+    vma.anon_huge = kb_value(l + 14);
   } else if (starts_with(l, "VmFlags:")) {
     // Normalise "VmFlags: rd wr mr " to single-space separated mnemonics.
     unsigned long n = 0;

@@ -295,7 +295,7 @@ describe("executor driver errors", () => {
         results: [ret(0n)],
         finalMaps: null,
       });
-      expect(r?.initSmaps).toEqual([{ start: 0x400000n, end: 0x401000n, rssKb: 4, anonKb: 0, flags: ["rd", "mr"] }]);
+      expect(r?.initSmaps).toEqual([{ start: 0x400000n, end: 0x401000n, rssKb: 4, anonKb: 0, anonHugeKb: 0, flags: ["rd", "mr"] }]);
     });
   });
 

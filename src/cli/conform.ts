@@ -57,6 +57,8 @@ export function formatConform(
   const out: string[] = [];
   const rate = r.seconds > 0 ? ` (${Math.round(r.syscalls / r.seconds)} syscalls/s)` : "";
   out.push(`${r.programs} programs, ${r.syscalls} syscalls compared with the live kernel in ${r.seconds.toFixed(1)} s${rate}`);
+  if (r.unsupported > 0) out.push(pc.dim(`${r.unsupported} stopped at an op the model declares unsupported (compared up to it)`));
+  if (r.khugepaged > 0) out.push(pc.dim(`${r.khugepaged} ended with a block khugepaged collapsed on the kernel (accepted: asynchronous)`));
   if (r.divergences === 0) {
     out.push(pc.green(`no divergence (seed ${o.seed})`));
     return `${out.join("\n")}\n`;

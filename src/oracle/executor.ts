@@ -9,7 +9,18 @@ import { nativeProgramPath, nativeProgramRunnable } from "./native.js";
 
 export type Program = { name: string; ops: string[] };
 
-export type SmapsLine = { start: bigint; end: bigint; rssKb: number; anonKb: number; flags: string[] };
+export type SmapsLine = {
+  start: bigint;
+  end: bigint;
+  rssKb: number;
+  anonKb: number;
+  /** The kernel's AnonHugePages (kB); 0 in the digest of an executor older than the field. */
+  anonHugeKb?: number;
+  /** The model's only: resident pages of each 2 MiB block that lies wholly inside this VMA,
+   *  when the VMA is THP-enabled (what khugepaged could collapse on the kernel). */
+  hugeBlockPages?: number[];
+  flags: string[];
+};
 
 export type OpResult =
   | { kind: "ret"; value: bigint }
@@ -177,7 +188,9 @@ export async function runPrograms(programs: Program[], opts: { timeoutMs?: numbe
 
 const INFO =
   /^info start_brk=0x([0-9a-f]+) brk=0x([0-9a-f]+) start_stack=0x([0-9a-f]+) rlimit_stack=(?:0x([0-9a-f]+)|inf) mmap_min_addr=(\d+)(?: auxv=(0x[0-9a-f]+(?:,0x[0-9a-f]+)*))?$/;
-const SMAPS = /^([0-9a-f]+) ([0-9a-f]+) (\d+) (\d+)((?: \S+)*)$/;
+// "START END RSS ANON [ANONHUGE] FLAG...": mnemonics never start with a digit, so the
+// AnonHugePages column is told apart from the first flag of an older digest.
+const SMAPS = /^([0-9a-f]+) ([0-9a-f]+) (\d+) (\d+)(?: (\d+))?((?: \S+)*)$/;
 const RESULT = /^r (\d+) (.*)$/;
 const EXIT = /^exit (-?\d+)$/;
 const KILLED = /^killed (\S+)( timeout)?$/;
@@ -205,7 +218,8 @@ export function parseSmapsLine(text: string): SmapsLine | null {
     end: BigInt(`0x${m[2]}`),
     rssKb: Number(m[3]),
     anonKb: Number(m[4]),
-    flags: (m[5] as string).split(" ").filter((f) => f !== ""),
+    anonHugeKb: m[5] === undefined ? 0 : Number(m[5]),
+    flags: (m[6] as string).split(" ").filter((f) => f !== ""),
   };
 }
 

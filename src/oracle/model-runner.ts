@@ -10,7 +10,9 @@ import type { FileFacts } from "../kernel/fs/vfs.js";
 import { Kernel } from "../kernel/kernel.js";
 import type { AccessKind } from "../kernel/mm/access.js";
 import { DEFAULT_CONFIG, type KernelConfig } from "../kernel/mm/config.js";
+import type { Mm } from "../kernel/mm/mm.js";
 import type { Rlimits } from "../kernel/mm/rlimits.js";
+import type { Vma } from "../kernel/mm/vma.js";
 import { smapsCounters, vmFlagNames } from "../kernel/procfs/maps.js";
 import { parseMapsLine } from "../kernel/procfs/parse.js";
 import type { Layout, LayoutVma } from "../kernel/task/layout.js";
@@ -578,12 +580,27 @@ function modelMaps(kernel: Kernel, pid: number): string[] {
   return text === "" ? [] : text.replace(/\n$/, "").split("\n");
 }
 
+/** Resident pages of each 2 MiB block wholly inside `v` (for khugepagedCollapseExplains). */
+function residentPerHugeBlock(mm: Mm, v: Vma): number[] {
+  const out: number[] = [];
+  for (let h = Math.ceil(v.start / 512) * 512; h + 512 <= v.end; h += 512) out.push(mm.pt.count(h, h + 512).rss);
+  return out;
+}
+
 function modelSmaps(kernel: Kernel, pid: number, init: ExecResult): SmapsLine[] {
   const mm = kernel.process(pid).mm;
   const out: SmapsLine[] = [];
   mm.tree.forEach((v) => {
     const c = smapsCounters(mm, v);
-    out.push({ start: BigInt(v.start) * 4096n, end: BigInt(v.end) * 4096n, rssKb: c.rssKb, anonKb: c.anonKb, flags: vmFlagNames(v) });
+    const line: SmapsLine = {
+      start: BigInt(v.start) * 4096n,
+      end: BigInt(v.end) * 4096n,
+      rssKb: c.rssKb,
+      anonKb: c.anonKb,
+      flags: vmFlagNames(v),
+    };
+    if (c.thpEligible) line.hugeBlockPages = residentPerHugeBlock(mm, v);
+    out.push(line);
   });
   // The gate VMA is not in the tree; the kernel's smaps shows it unchanged by any program.
   const gate = init.initSmaps.find((s) => s.start >= TASK_SIZE);
