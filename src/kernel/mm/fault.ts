@@ -302,13 +302,10 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean, mayRe
     return vma;
   }
   if (vma.special !== null) return faultSpecial(mm, vma, page, write);
-  if (!write) {
-    zeroPageRead(mm, vma, page);
-    return vma;
-  }
+  if (!write) return zeroPageRead(mm, vma, page);
   if (pte === undefined) {
     const v = anonVmaPrepare(mm, vma);
-    if (thpBlockFault(mm, v, page)) return v;
+    if (hugeZeroWriteFault(mm, page) || thpBlockFault(mm, v, page)) return v;
     mm.pt.set(page, new Pte(new AnonFrame(null), true));
     return v;
   }
@@ -361,13 +358,38 @@ function hugePmdFault(mm: Mm, vma: Vma, page: number): boolean {
 }
 
 /**
- * A read of never-written private anonymous memory maps the zero page (not recorded: no Rss,
- * no anon_vma). Where the fault is served at PMD level that is the huge zero page, and no
- * page table is made, so a later write there still gets a huge page (observed); elsewhere
- * the zero page's PTE takes a page table.
+ * A read of never-written private anonymous memory maps the zero page (not recorded: no Rss).
+ * Where the fault is served at PMD level (do_huge_pmd_anonymous_page()) that is the huge zero
+ * page: no page table is made, so a later write there still gets a huge page (observed), and
+ * the VMA gets its anon_vma first (vmf_anon_prepare(), so fork copies the PMD). Elsewhere the
+ * zero page's PTE takes a page table and no anon_vma. Returns the VMA as it is after.
  */
-export function zeroPageRead(mm: Mm, vma: Vma, page: number): void {
-  if (!hugePmdFault(mm, vma, page)) mm.pt.noteTable(page);
+export function zeroPageRead(mm: Mm, vma: Vma, page: number): Vma {
+  if (mm.pt.hasHugeZero(page)) return vma; // already mapped: no fault
+  if (!hugePmdFault(mm, vma, page)) {
+    mm.pt.noteTable(page);
+    return vma;
+  }
+  const v = anonVmaPrepare(mm, vma);
+  mm.pt.mapHugeZero(page);
+  return v;
+}
+
+/**
+ * do_huge_zero_wp_pmd(): a write where the PMD maps the huge zero page replaces it by a
+ * huge page, whatever the VMA's THP flags are now (observed: after MADV_NOHUGEPAGE too).
+ */
+function hugeZeroWriteFault(mm: Mm, page: number): boolean {
+  if (!mm.pt.hasHugeZero(page)) return false;
+  mm.pt.dropHugeZero(page);
+  mapHugePage(mm, page);
+  return true;
+}
+
+/** map_anon_folio_pmd(): all 512 pages of `page`'s block become resident, one new folio. */
+function mapHugePage(mm: Mm, page: number): void {
+  const h = Math.floor(page / 512) * 512;
+  for (let p = h; p < h + 512; p++) mm.pt.set(p, new Pte(new AnonFrame(null), true));
 }
 
 /**
@@ -377,8 +399,7 @@ export function zeroPageRead(mm: Mm, vma: Vma, page: number): void {
  */
 function thpBlockFault(mm: Mm, vma: Vma, page: number): boolean {
   if (!hugePmdFault(mm, vma, page)) return false;
-  const h = Math.floor(page / 512) * 512;
-  for (let p = h; p < h + 512; p++) mm.pt.set(p, new Pte(new AnonFrame(null), true));
+  mapHugePage(mm, page);
   return true;
 }
 

@@ -72,6 +72,13 @@ export class PageTable {
    * A zap keeps it. Only fault-around looks at it (fault.ts).
    */
   private readonly tables = new Set<number>();
+  /**
+   * 2 MiB blocks whose PMD maps the huge zero page (a read fault in an empty block of a
+   * THP-enabled VMA): no page table, no PTE, nothing counted in Rss. Invariant: such a block
+   * lies wholly inside one VMA, because whatever would cut it (a VMA boundary inside it, a
+   * partial zap or move) splits the PMD first, leaving a page table of zero-page PTEs.
+   */
+  private readonly hugeZero = new Set<number>();
 
   get size(): number {
     return this.present;
@@ -90,6 +97,64 @@ export class PageTable {
   /** A PTE that the model does not keep (the zero page, a guard marker) was installed at `page`. */
   noteTable(page: number): void {
     this.tables.add(Math.floor(page / SLOTS));
+  }
+
+  /** set_huge_zero_folio(): the block of `page` now maps the huge zero page. */
+  mapHugeZero(page: number): void {
+    this.hugeZero.add(Math.floor(page / SLOTS));
+  }
+
+  /** Does the PMD of `page`'s block map the huge zero page? */
+  hasHugeZero(page: number): boolean {
+    return this.hugeZero.size !== 0 && this.hugeZero.has(Math.floor(page / SLOTS));
+  }
+
+  /** do_huge_zero_wp_pmd(): a write replaced the block's huge zero page (by a THP). */
+  dropHugeZero(page: number): void {
+    this.hugeZero.delete(Math.floor(page / SLOTS));
+  }
+
+  /**
+   * split_huge_pmd_if_needed() (vma_adjust_trans_huge()): a VMA boundary now falls at
+   * `page`; if that is inside a block mapping the huge zero page, the PMD is split
+   * (__split_huge_zero_page_pmd()) into a page table of zero-page PTEs.
+   */
+  splitHugeZeroAt(page: number): void {
+    if (this.hugeZero.size === 0 || page % SLOTS === 0) return;
+    this.splitHugeZero(Math.floor(page / SLOTS));
+  }
+
+  private splitHugeZero(key: number): void {
+    if (this.hugeZero.delete(key)) this.tables.add(key);
+  }
+
+  /**
+   * zap_pmd_range() on the huge zero page: a zap of the whole block clears the PMD
+   * (zap_huge_pmd(): no page table is left), a zap of part of it splits the PMD first.
+   */
+  private zapHugeZero(start: number, end: number): void {
+    for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
+      if (!this.hugeZero.has(key)) continue;
+      if (key * SLOTS >= start && (key + 1) * SLOTS <= end) this.hugeZero.delete(key);
+      else this.splitHugeZero(key);
+    }
+  }
+
+  /**
+   * move_page_tables() on the huge zero page: a whole block moved to a 2 MiB-aligned
+   * destination keeps its PMD (move_huge_pmd()); any other move splits it first.
+   */
+  private moveHugeZero(from: number, to: number, pages: number): void {
+    const aligned = (to - from) % SLOTS === 0;
+    const moved: number[] = [];
+    for (let key = Math.floor(from / SLOTS); key * SLOTS < from + pages; key++) {
+      if (!this.hugeZero.has(key)) continue;
+      if (aligned && key * SLOTS >= from && (key + 1) * SLOTS <= from + pages) {
+        this.hugeZero.delete(key);
+        moved.push(key + (to - from) / SLOTS);
+      } else this.splitHugeZero(key);
+    }
+    for (const key of moved) this.hugeZero.add(key);
   }
 
   /** Could freeTables(start, end, floor, …) free anything: a page table in a block at or above `floor` and below `end`? */
@@ -162,6 +227,7 @@ export class PageTable {
 
   /** zap_page_range: drop the PTEs of [start, end). */
   zap(start: number, end: number): void {
+    if (this.hugeZero.size !== 0) this.zapHugeZero(start, end);
     if (this.present === 0) return;
     for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
       const b = this.blocks.get(key);
@@ -188,6 +254,7 @@ export class PageTable {
 
   /** move_page_tables: [from, from+pages) now lives at [to, to+pages) (ranges do not overlap). */
   move(from: number, to: number, pages: number): void {
+    if (this.hugeZero.size !== 0) this.moveHugeZero(from, to, pages);
     // move_page_tables(): every source block with a page table gets one at the destination.
     for (let key = Math.floor(from / SLOTS); key * SLOTS < from + pages; key++) {
       if (!this.tables.has(key)) continue;
@@ -263,7 +330,11 @@ export class PageTable {
   /** Copy for fork: anonymous frames become shared copy-on-write. */
   cloneRange(into: PageTable, start: number, end: number): void {
     // copy_pmd_range(): the child gets a page table wherever the parent has one.
-    for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) if (this.tables.has(key)) into.tables.add(key);
+    for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
+      if (this.tables.has(key)) into.tables.add(key);
+      // copy_huge_pmd(): the child maps the huge zero page too.
+      if (this.hugeZero.has(key)) into.hugeZero.add(key);
+    }
     this.forRange(start, end, (p, pte) => {
       if (pte.anon) (pte.frame as AnonFrame).refs++;
       into.set(p, new Pte(pte.frame, pte.anon));

@@ -104,6 +104,7 @@ export function mergeExistingRange(mm: Mm, prev: Vma | null, p: MergeProposal): 
     const merged = expanded(pr, pr.start, p.end, pr.pgoff, p, middle, null);
     if (rightSide) tree.replaceRun(pr, 2, merged);
     else {
+      mm.pt.splitHugeZeroAt(p.end); // commit_merge(): vma_adjust_trans_huge()
       tree.replace(middle, middle.slice(p.end, middle.end));
       tree.replace(pr, merged);
     }
@@ -113,6 +114,7 @@ export function mergeExistingRange(mm: Mm, prev: Vma | null, p: MergeProposal): 
   const merged = expanded(nx, p.start, nx.end, p.pgoff, p, middle, null);
   if (leftSide) tree.replaceRun(middle, 2, merged);
   else {
+    mm.pt.splitHugeZeroAt(p.start); // commit_merge(): vma_adjust_trans_huge()
     tree.replace(middle, middle.slice(middle.start, p.start));
     tree.replace(nx, merged);
   }
@@ -157,6 +159,7 @@ export function splitVmaUnchecked(mm: Mm, vma: Vma, at: number): [Vma, Vma] | nu
   if (vma.special?.mayNotSplit) return -EINVAL;
   const lo = vma.slice(vma.start, at);
   const hi = vma.slice(at, vma.end);
+  mm.pt.splitHugeZeroAt(at); // vma_adjust_trans_huge()
   mm.tree.split(vma, lo, hi);
   return [lo, hi];
 }
@@ -169,6 +172,7 @@ export function splitVmaPiece(mm: Mm, vma: Vma, at: number, keepAbove: boolean):
   if (vma.special?.mayNotSplit) return -EINVAL;
   const lo = vma.slice(vma.start, at);
   const hi = vma.slice(at, vma.end);
+  mm.pt.splitHugeZeroAt(at); // vma_adjust_trans_huge()
   mm.tree.split(vma, lo, hi);
   return keepAbove ? hi : lo;
 }

@@ -169,10 +169,7 @@ function remotePage(mm: Mm, page: number, write: boolean, force: boolean, mayRet
   const vma = mm.tree.find(page);
   if (vma === null || mm.pt.guards.has(page) || !gupVmaAllowed(vma, write, force)) return null;
   // Reading never-written anonymous memory finds the zero page: nothing to fault in.
-  if (!write && vma.isAnonymous && mm.pt.get(page) === undefined) {
-    zeroPageRead(mm, vma, page);
-    return vma;
-  }
+  if (!write && vma.isAnonymous && mm.pt.get(page) === undefined) return zeroPageRead(mm, vma, page);
   return faultPage(mm, vma, page, write, mayRetry);
 }
 
