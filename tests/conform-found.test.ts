@@ -29,7 +29,9 @@
 // - the huge zero page's PMD is tracked (probed directly, after the gap was noticed while
 //   fixing the THP faults above): a write replaces it by a huge page whatever the VMA's THP
 //   flags, a VMA boundary or a partial zap inside the block splits it into a page table,
-//   mremap to an aligned place and fork carry it, and the read gives the VMA an anon_vma.
+//   mremap to an aligned place and fork carry it, and the read gives the VMA an anon_vma;
+// - splitting a huge page (MADV_COLD/MADV_FREE over part of it, MADV_PAGEOUT over any of it)
+//   unmaps its zero-filled pages to the zero page, unless another process maps it.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -434,5 +436,38 @@ describe("the huge zero page's PMD (the model's last known approximation of THP 
   });
   it("fork gives the child the huge zero page too", async () => {
     await agrees([...area, "fork", noHuge, `@1 ${noHuge}`, "@1 touch 0x200240000 1", "touch 0x200250000 1"]);
+  });
+});
+
+describe("splitting a huge page frees its zero-filled pages (conform --ops 300, seed 8888001; then probed)", () => {
+  // A huge page faulted in at [0x200200000, 0x200400000) by `touch` (which writes back the
+  // byte it read, so every page stays zero-filled) or by `write` (which leaves bytes).
+  const thp = ["mmap 0x200000000 0x600000 3 50 -1 0", "madvise 0x200000000 0x600000 14", "touch 0x200240000 1"];
+  const written = ["mmap 0x200000000 0x600000 3 50 -1 0", "madvise 0x200000000 0x600000 14", "write 0x200240000 0x10 7"];
+  it("the shrunk program: MAP_POPULATE, MADV_COLLAPSE, then MADV_COLD over part of a huge page (program seed 2961010393)", async () => {
+    await agrees(["mmap 0x2001b6000 0x400000 2 0x8032 -1 0", "madvise 0x2000bc000 0x7ffffffff000 25", "madvise 0x2001c5000 0x1e1000 20"]);
+  });
+  it("MADV_COLD and MADV_FREE over part of it split it; over all of it they do not", async () => {
+    await agrees([...thp, "madvise 0x200300000 0x1000 20"]);
+    await agrees([...thp, "madvise 0x200300000 0x1000 8"]);
+    await agrees([...thp, "madvise 0x200200000 0x200000 20"]);
+    await agrees([...thp, "madvise 0x200000000 0x600000 8"]);
+    await agrees([...written, "madvise 0x200300000 0x1000 20"]);
+    await agrees([...written, "write 0x200340000 0x10 7", "madvise 0x200300000 0x1000 8"]);
+  });
+  it("MADV_PAGEOUT splits every huge page it reaches (no swap takes it whole)", async () => {
+    await agrees([...thp, "madvise 0x200200000 0x200000 21"]);
+    await agrees([...thp, "madvise 0x200300000 0x1000 21"]);
+    await agrees([...written, "madvise 0x200000000 0x600000 8", "madvise 0x200000000 0x600000 21"]);
+  });
+  it("a huge page mapped in part (zapped, cut by a VMA boundary or moved) is split even when the range covers what is mapped", async () => {
+    await agrees([...thp, "madvise 0x200300000 0x1000 4", "madvise 0x200200000 0x200000 20"]);
+    await agrees([...thp, "mprotect 0x200300000 0x1000 1", "madvise 0x200200000 0x100000 20"]);
+    await agrees([...thp, "mremap 0x200200000 0x200000 0x200000 3 0x201001000", "madvise 0x201001000 0x100000 20"]);
+  });
+  it("a huge page another process maps is left whole; MADV_COLLAPSE of populated memory makes one", async () => {
+    await agrees([...thp, "fork", "madvise 0x200300000 0x1000 20"]);
+    await agrees(["mmap 0x200000000 0x600000 3 0x8032 -1 0", "madvise 0x200000000 0x600000 25", "madvise 0x200300000 0x1000 20"]);
+    await agrees(["mmap 0x200000000 0x600000 3 0x8032 -1 0", "madvise 0x200300000 0x1000 20"]);
   });
 });

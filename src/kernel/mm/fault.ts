@@ -19,7 +19,7 @@ import {
   VM_WRITE,
 } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
-import { AnonFrame, PAGE_BYTES, Pte } from "./pages.js";
+import { AnonFrame, LargeFolio, PAGE_BYTES, Pte } from "./pages.js";
 import { AnonVma, type Vma } from "./vma.js";
 
 /** What a user access ran into. */
@@ -294,7 +294,7 @@ function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean, mayRe
     }
     if (write && isPrivate && !pte.anon) {
       const v = anonVmaPrepare(mm, vma);
-      mm.pt.set(page, new Pte(copyOfFilePage(pte.frame, file.inode.contentKnown), true));
+      mm.pt.set(page, new Pte(copyOfFilePage(pte.frame as CacheFrame, file.inode.contentKnown), true));
       return v;
     }
     if (write && pte.anon) breakCow(pte);
@@ -389,7 +389,12 @@ function hugeZeroWriteFault(mm: Mm, page: number): boolean {
 /** map_anon_folio_pmd(): all 512 pages of `page`'s block become resident, one new folio. */
 function mapHugePage(mm: Mm, page: number): void {
   const h = Math.floor(page / 512) * 512;
-  for (let p = h; p < h + 512; p++) mm.pt.set(p, new Pte(new AnonFrame(null), true));
+  const folio = new LargeFolio();
+  for (let p = h; p < h + 512; p++) {
+    const frame = new AnonFrame(null);
+    frame.folio = folio;
+    mm.pt.set(p, new Pte(frame, true));
+  }
 }
 
 /**

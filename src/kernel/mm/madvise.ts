@@ -8,9 +8,10 @@ import { add, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi
 import * as F from "../uapi/vmflags.js";
 import { Unsupported } from "../unsupported.js";
 import { accessAllowed, anonVmaPrepare, faultPage } from "./fault.js";
+import { largeFoliosIn, splitFoliosCoveredInPart, splitFoliosReached } from "./folio-split.js";
 import type { Mm } from "./mm.js";
 import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
-import { AnonFrame, Pte } from "./pages.js";
+import { AnonFrame, LargeFolio, Pte } from "./pages.js";
 import type { Vma } from "./vma.js";
 import { vmaModifyFlags } from "./vma-merge.js";
 
@@ -158,9 +159,11 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
     }
     case M.MADV_COLD:
       if (vma.flags & (F.VM_LOCKED | F.VM_PFNMAP | F.VM_HUGETLB)) return -EINVAL;
+      splitFoliosCoveredInPart(mm, range.start, range.end);
       return vma;
     case M.MADV_PAGEOUT:
       if (vma.flags & (F.VM_LOCKED | F.VM_PFNMAP | F.VM_HUGETLB)) return -EINVAL;
+      splitFoliosReached(mm, range.start, range.end);
       pageout(mm, vma, range);
       return vma;
     case M.MADV_FREE:
@@ -172,6 +175,7 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       if (range.start === range.end) return vma;
       if (b === M.MADV_FREE) {
         if (!vma.isAnonymous) return -EINVAL;
+        splitFoliosCoveredInPart(mm, range.start, range.end);
         // madvise_free_pte_range(): pages only this process maps become lazily freeable;
         // they stay resident until reclaim (MADV_PAGEOUT) drops them.
         mm.pt.forRange(range.start, range.end, (_p, pte) => {
@@ -309,9 +313,30 @@ function madviseCollapse(mm: Mm, vma: Vma, range: Walk): Vma | number {
   if (shmem && hstart < hend) throw new Unsupported("MADV_COLLAPSE of shared memory into huge pages");
   for (let h = hstart; h < hend; h += PMD_PAGES) {
     if (mm.pt.count(h, h + PMD_PAGES).rss === 0) return -EINVAL;
-    for (let p = h; p < h + PMD_PAGES; p++) if (mm.pt.get(p) === undefined) mm.pt.set(p, new Pte(new AnonFrame(null), true));
+    collapseBlock(mm, h);
   }
   return vma;
+}
+
+/**
+ * collapse_huge_page(): the block's pages are copied into one new huge page (empty and zero
+ * pages as zeroes), unless a single large folio maps it whole already (SCAN_PMD_MAPPED).
+ */
+function collapseBlock(mm: Mm, h: number): void {
+  const first = mm.pt.get(h);
+  const already = first?.anon ? (first.frame as AnonFrame).folio : null;
+  if (already !== null && largeFoliosIn(mm, h, h + PMD_PAGES).get(already) === PMD_PAGES) return;
+  const folio = new LargeFolio();
+  for (let p = h; p < h + PMD_PAGES; p++) {
+    const old = mm.pt.get(p);
+    const from = old?.frame as AnonFrame | undefined;
+    const frame = new AnonFrame(from?.data ? from.data.slice() : null);
+    frame.unknown = from?.unknown ?? false;
+    frame.folio = folio;
+    const pte = new Pte(frame, true);
+    pte.locked = old?.locked ?? false;
+    mm.pt.set(p, pte);
+  }
 }
 
 /** folio_mapcount(): how many PTEs, in every modeled process, map the page-cache page behind `page` (1 for a private frame). */

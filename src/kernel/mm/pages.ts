@@ -12,11 +12,22 @@ import type { CacheFrame } from "../fs/file.js";
 export const PAGE_BYTES = 4096;
 const SLOTS = 512;
 
+/** A large anonymous folio (a THP): only its identity matters, shared by its pages' frames. */
+export class LargeFolio {}
+
 export class AnonFrame {
   refs = 1;
   /** A copy of a page whose bytes the model does not know (a [vdso] page written to). */
   unknown = false;
+  /** The large folio this page is part of (a huge page fault or MADV_COLLAPSE), else null. */
+  folio: LargeFolio | null = null;
   constructor(public data: Uint8Array | null) {}
+
+  /** pages_identical(page, ZERO_PAGE(0)): all bytes known and zero. */
+  get isZeroFilled(): boolean {
+    if (this.unknown) return false;
+    return this.data === null || this.data.every((b) => b === 0);
+  }
 }
 
 export class Pte {
@@ -221,6 +232,16 @@ export class PageTable {
       for (let p = lo; p < hi; p++) {
         const pte = b[p - key * SLOTS];
         if (pte !== undefined) cb(p, pte);
+      }
+    }
+  }
+
+  /** Visit every present page, in no particular order. */
+  forEachPresent(cb: (page: number, pte: Pte) => void): void {
+    for (const [key, b] of this.blocks) {
+      for (let i = 0; i < SLOTS; i++) {
+        const pte = b[i];
+        if (pte !== undefined) cb(key * SLOTS + i, pte);
       }
     }
   }
