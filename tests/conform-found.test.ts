@@ -31,7 +31,8 @@
 //   flags, a VMA boundary or a partial zap inside the block splits it into a page table,
 //   mremap to an aligned place and fork carry it, and the read gives the VMA an anon_vma;
 // - splitting a huge page (MADV_COLD/MADV_FREE over part of it, MADV_PAGEOUT over any of it)
-//   unmaps its zero-filled pages to the zero page, unless another process maps it.
+//   unmaps its zero-filled pages to the zero page, unless another process maps it;
+// - MADV_REMOVE's hole is unmapped in every process that maps the file, not only the caller.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -469,5 +470,31 @@ describe("splitting a huge page frees its zero-filled pages (conform --ops 300, 
     await agrees([...thp, "fork", "madvise 0x200300000 0x1000 20"]);
     await agrees(["mmap 0x200000000 0x600000 3 0x8032 -1 0", "madvise 0x200000000 0x600000 25", "madvise 0x200300000 0x1000 20"]);
     await agrees(["mmap 0x200000000 0x600000 3 0x8032 -1 0", "madvise 0x200300000 0x1000 20"]);
+  });
+});
+
+describe("MADV_REMOVE unmaps the hole from every process (conform --procs --ops 300, seed 52)", () => {
+  const shared = ["mmap 0x300000000 0x4000 3 50 -1 0", "mmap 0x310000000 0x8000 3 50 -1 0", "mmap 0x200025000 0x12f000 3 49 -1 0", "fork"];
+  it("the shrunk program: a page written into shared memory by process_vm_readv, removed by the peer (program seed 603490982)", async () => {
+    await agrees([
+      ...shared,
+      "poke 0x300000210 0x200136000",
+      "poke 0x300000218 0x100",
+      "poke 0x300000310 0x310000000",
+      "poke 0x300000318 0x1007",
+      "process_vm_readv %1 0x300000200 2 0x300000300 2 0",
+      "@1 madvise 0x200080000 0xda000 9",
+    ]);
+  });
+  it("shared anonymous memory and a shared file mapping, either process punching", async () => {
+    await agrees([...shared, "touch 0x200136000 1", "@1 madvise 0x200136000 0x1000 9"]);
+    await agrees([...shared, "@1 touch 0x200136000 1", "madvise 0x200136000 0x1000 9"]);
+    await agrees([
+      "open $DIR/f1 2 0x4000",
+      "mmap 0x200000000 0x4000 3 0x11 3 0",
+      "fork",
+      "touch 0x200001000 1",
+      "@1 madvise 0x200000000 0x4000 9",
+    ]);
   });
 });

@@ -127,10 +127,8 @@ function installMemfd(p: Process, name: string, flags: number): number {
 // Seals.
 
 /** Every address space of the kernel `p` lives in (the model's answer to "all mappings of a file"). */
-export function liveMms(p: Process): Mm[] {
-  const table = p.tasks as { live?: () => Process[] };
-  const procs = typeof table.live === "function" ? table.live() : [p];
-  return [...new Set(procs.map((q) => q.mm).concat(p.mm))];
+export function liveMms(p: Process): readonly Mm[] {
+  return p.liveMms();
 }
 
 /** mapping_writably_mapped(): some VMA maps the file shared and may write it (VM_SHARED|VM_MAYWRITE). */

@@ -1,7 +1,7 @@
 // madvise(2): mm/madvise.c (6.18) madvise_should_skip(), madvise_walk_vmas(),
 // madvise_vma_behavior(), can_madvise_modify(), madvise_populate().
 
-import type { CacheFrame } from "../fs/file.js";
+import type { CacheFrame, Inode } from "../fs/file.js";
 import { EACCES, EAGAIN, EFAULT, EFBIG, EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import * as M from "../uapi/mman.js";
 import { add, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi/u64.js";
@@ -127,22 +127,11 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
       const offsetEnd = (vma.pgoff + (range.end - vma.start)) * 4096;
       if (!inode.shmem && offsetEnd > mm.cfg.fsMaxBytes) return -EFBIG;
       // Punch a hole: the page cache and every mapping of it lose those pages
-      // (unmap_mapping_range(): in this mm, every VMA of the file over those offsets).
+      // (unmap_mapping_range(): every VMA of the file over those offsets, in every process).
       const first = vma.pgoff + (range.start - vma.start);
       const last = vma.pgoff + (range.end - vma.start);
       for (let i = first; i < last; i++) inode.cache.delete(i);
-      mm.tree.forEach((v) => {
-        if (v.file === null || v.file.inode !== inode) return;
-        const lo = Math.max(first, v.pgoff);
-        const hi = Math.min(last, v.pgoff + v.pages);
-        if (lo >= hi) return;
-        // even_cows = 0: private copies made from those pages stay.
-        const cached: number[] = [];
-        mm.pt.forRange(v.start + (lo - v.pgoff), v.start + (hi - v.pgoff), (p, pte) => {
-          if (!pte.anon) cached.push(p);
-        });
-        for (const p of cached) mm.pt.zap(p, p + 1);
-      });
+      for (const other of mm.liveMms()) unmapFileRange(other, inode, first, last);
       return vma;
     }
     case M.MADV_WILLNEED: {
@@ -337,6 +326,21 @@ function collapseBlock(mm: Mm, h: number): void {
     pte.locked = old?.locked ?? false;
     mm.pt.set(p, pte);
   }
+}
+
+/** unmap_mapping_range(even_cows = 0) in one mm: page-cache pages of file pages [first, last) are unmapped; private copies stay. */
+function unmapFileRange(mm: Mm, inode: Inode, first: number, last: number): void {
+  mm.tree.forEach((v) => {
+    if (v.file === null || v.file.inode !== inode) return;
+    const lo = Math.max(first, v.pgoff);
+    const hi = Math.min(last, v.pgoff + v.pages);
+    if (lo >= hi) return;
+    const cached: number[] = [];
+    mm.pt.forRange(v.start + (lo - v.pgoff), v.start + (hi - v.pgoff), (p, pte) => {
+      if (!pte.anon) cached.push(p);
+    });
+    for (const p of cached) mm.pt.zap(p, p + 1);
+  });
 }
 
 /** folio_mapcount(): how many PTEs, in every modeled process, map the page-cache page behind `page` (1 for a private frame). */

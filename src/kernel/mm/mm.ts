@@ -63,6 +63,12 @@ export class Mm {
   arch: Arch = "x86_64";
   /** The kernel's sealing policy: decides which system mappings are created sealed. */
   sealPolicy: SealPolicy = NONE;
+  /**
+   * Every live address space of the modeled system, this one included: what
+   * unmap_mapping_range() walks (a file's i_mmap reaches its mappings in every process).
+   * The task layer sets it before each syscall, as it sets creds and rlimits.
+   */
+  liveMms: () => readonly Mm[] = () => [this];
 
   constructor(
     readonly cfg: KernelConfig,

@@ -73,6 +73,14 @@ export class Process {
   enter(): Mm {
     this.mm.creds = this.creds;
     this.mm.rlimits = this.rlimits;
+    this.mm.liveMms = this.liveMms;
     return this.mm;
   }
+
+  /** The mm of every live task (this one's included), each once. */
+  readonly liveMms = (): readonly Mm[] => {
+    const table = this.tasks as { live?: () => Process[] };
+    const procs = typeof table.live === "function" ? table.live() : [this];
+    return [...new Set(procs.map((q) => q.mm).concat(this.mm))];
+  };
 }
