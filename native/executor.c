@@ -866,7 +866,22 @@ static void pretouch(char *p, unsigned long n) {
   for (unsigned long i = 0; i < n; i += PAGE) ((volatile char *)p)[i] = 0;
 }
 
+// Keep the child (and its peer, which inherits the mask) on the CPU it starts on. Pages
+// reach the LRU through per-CPU batches that only the local CPU drains, and mlock/munlock
+// count a page only once it is on the LRU: a child that migrates between CPUs can leave
+// its own pages in another CPU's batch and get an undercounted mlock (observed under
+// load). Pinned, every batch it fills is drained where it runs, and results repeat.
+static void pin_to_current_cpu(void) {
+  unsigned cpu = 0;
+  if (is_err(raw3(SYS_getcpu, (long)&cpu, 0, 0))) return;
+  unsigned long mask[16] = {0};
+  if (cpu >= sizeof mask * 8) return;
+  mask[cpu / (8 * sizeof mask[0])] = 1UL << (cpu % (8 * sizeof mask[0]));
+  (void)raw3(SYS_sched_setaffinity, 0, sizeof mask, (long)mask);
+}
+
 static int child_main(void) {
+  pin_to_current_cpu();
   read_program();
   // Output goes to a private copy of stdout so that a program that closes fd 1 (or opens
   // files) does not disturb the report; fds 0-2 stay as they are so `open` returns 3, 4, ...

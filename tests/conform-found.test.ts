@@ -32,7 +32,9 @@
 //   mremap to an aligned place and fork carry it, and the read gives the VMA an anon_vma;
 // - splitting a huge page (MADV_COLD/MADV_FREE over part of it, MADV_PAGEOUT over any of it)
 //   unmaps its zero-filled pages to the zero page, unless another process maps it;
-// - MADV_REMOVE's hole is unmapped in every process that maps the file, not only the caller.
+// - MADV_REMOVE's hole is unmapped in every process that maps the file, not only the caller;
+// - mlock is a count on the page (folio->mlock_count): a VMA that lost VM_LOCKED without
+//   munlocking its pages (mremap DONTUNMAP's source), mlocked and munlocked again, leaves them mlocked.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -495,6 +497,39 @@ describe("MADV_REMOVE unmaps the hole from every process (conform --procs --ops 
       "fork",
       "touch 0x200001000 1",
       "@1 madvise 0x200000000 0x4000 9",
+    ]);
+  });
+});
+
+describe("mlock is counted on the page, not the VMA (conform --whole --ops 300, seed 246810)", () => {
+  // A 2 MiB shared mapping, mlocked (every page resident and mlocked), then two pages moved
+  // away by mremap(MREMAP_DONTUNMAP): the source VMA loses VM_LOCKED but its pages stay mlocked.
+  const locked = ["mmap 0x2001e4000 0x200000 3 0x31 -1 0", "mlock 0x2001e4000 0x200000", "mremap 0x20034c000 0x1fff 0x1fff 5 0x2002c0000"];
+  const pageout = "madvise 0x2001e4000 0x200000 21";
+  it("the shrunk program: mlockall again and munlockall leave the pages mlocked, so MADV_PAGEOUT keeps them (program seed 1709232722)", async () => {
+    await agrees([
+      "mmap 0x20015a000 0x19b000 3 50 -1 0",
+      "mmap 0x2001e4000 0x200000 0 0x4031 -1 0",
+      "mprotect 0x2001b3000 0x38b000 11",
+      "mlockall 3",
+      "mremap 0x20034c000 0x1fff 0x1fff 5 0x2002c0000",
+      "mlockall 1",
+      "munlockall",
+      "madvise 0x200327000 0x6000 21",
+    ]);
+  });
+  it("mlocking a VMA counts its pages up once, munlocking (or unmapping them) counts down", async () => {
+    await agrees([...locked, "mlock 0x2001e4000 0x200000", "munlock 0x2001e4000 0x200000", pageout]);
+    await agrees([...locked, "munlock 0x2001e4000 0x200000", pageout]);
+    await agrees([...locked, "mlock 0x20034c000 0x2000", "munlock 0x2001e4000 0x200000", pageout]);
+    await agrees(["mmap 0x2001e4000 0x200000 3 0x31 -1 0", "mlock 0x2001e4000 0x200000", "munlock 0x2001e4000 0x200000", pageout]);
+    // A VMA that is VM_LOCKED already is not walked again (mlock2 ONFAULT only changes the flag).
+    await agrees([
+      "mmap 0x2001e4000 0x200000 3 0x31 -1 0",
+      "mlock 0x2001e4000 0x200000",
+      "mlock2 0x2001e4000 0x200000 1",
+      "munlock 0x2001e4000 0x200000",
+      pageout,
     ]);
   });
 });

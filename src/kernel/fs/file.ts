@@ -16,6 +16,8 @@ export interface CacheFrame {
   folio?: Folio;
   /** PTEs mapping this page in every modeled process (folio_mapcount(); absent: none). */
   mapped?: number;
+  /** folio->mlock_count (absent: 0): the page is mlocked while it is above 0. */
+  mlockCount?: number;
 }
 
 export interface Inode {

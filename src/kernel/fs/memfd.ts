@@ -12,7 +12,7 @@ import type { Process } from "../task/process.js";
 import { copyFromUser } from "../task/uaccess.js";
 import { EBADF, EBUSY, EFAULT, EINVAL, ENODEV, EPERM } from "../uapi/errno.js";
 import { toInt32, toUint32, type U64 } from "../uapi/u64.js";
-import { VM_MAYWRITE, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
+import { VM_LOCKED, VM_MAYWRITE, VM_SHARED, VM_WRITE } from "../uapi/vmflags.js";
 import { Unsupported } from "../unsupported.js";
 import { type Inode, makeInode, type OpenFile, openFile } from "./file.js";
 
@@ -209,7 +209,7 @@ function truncatePagecache(p: Process, inode: Inode, size: number): void {
     mm.tree.forEach((v) => {
       if (v.file?.inode !== inode) return;
       const from = Math.max(v.start, v.start + (keep - v.pgoff));
-      if (from < v.end) mm.pt.zap(from, v.end);
+      if (from < v.end) mm.pt.zap(from, v.end, (v.flags & VM_LOCKED) !== 0);
     });
   }
 }

@@ -19,7 +19,7 @@ import {
   VM_WRITE,
 } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
-import { AnonFrame, LargeFolio, PAGE_BYTES, Pte } from "./pages.js";
+import { AnonFrame, LargeFolio, mlockPage, PAGE_BYTES, Pte } from "./pages.js";
 import { AnonVma, type Vma } from "./vma.js";
 
 /** What a user access ran into. */
@@ -162,8 +162,8 @@ function folioPlacement(vma: Vma, folio: Folio): number | null {
 function mapCachePage(mm: Mm, vma: Vma, page: number, frame: CacheFrame): void {
   if (mm.pt.get(page) !== undefined || mm.pt.guards.has(page)) return;
   const pte = new Pte(frame, false);
-  pte.locked = (vma.flags & VM_LOCKED) !== 0;
   mm.pt.set(page, pte);
+  if ((vma.flags & VM_LOCKED) !== 0) mlockPage(pte);
 }
 
 /** Map every page of `folio` (at `first`) that has no PTE and no guard marker. */
@@ -258,13 +258,31 @@ function firstFolioReachesEnd(vma: Vma, from: number, to: number): boolean {
  * kernel copies and pinning GUP may; GUP without a `locked` pointer may not.
  */
 export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean, mayRetry = true): Vma | null {
+  if ((vma.flags & VM_LOCKED) === 0) return faultPageUnlocked(mm, vma, page, write, mayRetry);
+  const before = mm.pt.get(page)?.frame;
   const r = faultPageUnlocked(mm, vma, page, write, mayRetry);
-  // A page mapped in a VM_LOCKED VMA is mlocked (mlock_vma_folio()).
-  if (r !== null && (r.flags & VM_LOCKED) !== 0) {
-    const pte = mm.pt.get(page);
-    if (pte !== undefined) pte.locked = true;
-  }
+  if (r !== null) mlockNewlyMapped(mm, page, before);
   return r;
+}
+
+/**
+ * A fault in a VM_LOCKED VMA that mapped a new page mlocks it (mlock_new_folio(),
+ * mlock_vma_folio()); the page it replaced (a copy-on-write source) is munlocked. A huge
+ * page is mlocked as one folio: every page of it.
+ */
+function mlockNewlyMapped(mm: Mm, page: number, before: Pte["frame"] | undefined): void {
+  const pte = mm.pt.get(page);
+  if (pte === undefined || pte.frame === before) return;
+  if (before !== undefined) before.mlockCount = Math.max(0, (before.mlockCount ?? 0) - 1);
+  const folio = pte.anon ? (pte.frame as AnonFrame).folio : null;
+  if (folio === null) {
+    mlockPage(pte);
+    return;
+  }
+  const h = Math.floor(page / 512) * 512;
+  mm.pt.forRange(h, h + 512, (_p, q) => {
+    if (q.anon && (q.frame as AnonFrame).folio === folio) mlockPage(q);
+  });
 }
 
 function faultPageUnlocked(mm: Mm, vma: Vma, page: number, write: boolean, mayRetry: boolean): Vma | null {

@@ -172,7 +172,7 @@ function vmaBehavior(mm: Mm, prev: Vma | null, vma: Vma, range: Walk, b: number)
         });
         return vma;
       }
-      mm.pt.zap(range.start, range.end); // guard markers survive
+      mm.pt.zap(range.start, range.end, (vma.flags & F.VM_LOCKED) !== 0); // guard markers survive
       mm.pt.reclaimEmptyTables(range.start, range.end);
       return vma;
     }
@@ -322,9 +322,8 @@ function collapseBlock(mm: Mm, h: number): void {
     const frame = new AnonFrame(from?.data ? from.data.slice() : null);
     frame.unknown = from?.unknown ?? false;
     frame.folio = folio;
-    const pte = new Pte(frame, true);
-    pte.locked = old?.locked ?? false;
-    mm.pt.set(p, pte);
+    if (old?.locked) frame.mlockCount = 1;
+    mm.pt.set(p, new Pte(frame, true));
   }
 }
 
@@ -339,7 +338,7 @@ function unmapFileRange(mm: Mm, inode: Inode, first: number, last: number): void
     mm.pt.forRange(v.start + (lo - v.pgoff), v.start + (hi - v.pgoff), (p, pte) => {
       if (!pte.anon) cached.push(p);
     });
-    for (const p of cached) mm.pt.zap(p, p + 1);
+    for (const p of cached) mm.pt.zap(p, p + 1, (v.flags & F.VM_LOCKED) !== 0);
   });
 }
 

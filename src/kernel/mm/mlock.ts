@@ -20,7 +20,8 @@ function supportsMlock(v: Vma): boolean {
 function mlockFixup(mm: Mm, vma: Vma, prev: Vma | null, start: number, end: number, newFlags: number): Vma | number {
   if (newFlags === vma.flags || !supportsMlock(vma)) return vma;
   const r = vmaModifyFlags(mm, prev, vma, start, end, newFlags, vma.flagsHi);
-  if (typeof r !== "number") mm.pt.setLocked(start, end, (newFlags & VM_LOCKED) !== 0);
+  // Only a change of VM_LOCKED walks the pages ("mlocking twice would be wrong").
+  if (typeof r !== "number" && ((newFlags ^ vma.flags) & VM_LOCKED) !== 0) mm.pt.mlockRange(start, end, (newFlags & VM_LOCKED) !== 0);
   return r;
 }
 

@@ -2,6 +2,7 @@
 
 import { EINVAL, ENOMEM, EPERM } from "../uapi/errno.js";
 import { add, clamp, offsetInPage, pageAlign, pageOf, type U64 } from "../uapi/u64.js";
+import { VM_LOCKED } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
 import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
 import type { Vma } from "./vma.js";
@@ -48,7 +49,7 @@ export function completeUnmap(mm: Mm, vmas: readonly Vma[]): void {
   if (vmas.length === 0) return;
   for (const v of vmas) {
     mm.tree.remove(v);
-    mm.pt.zap(v.start, v.end);
+    mm.pt.zap(v.start, v.end, (v.flags & VM_LOCKED) !== 0);
     mm.pt.clearGuards(v.start, v.end);
   }
   const start = (vmas[0] as Vma).start;

@@ -21,6 +21,8 @@ export class AnonFrame {
   unknown = false;
   /** The large folio this page is part of (a huge page fault or MADV_COLLAPSE), else null. */
   folio: LargeFolio | null = null;
+  /** folio->mlock_count: the page is mlocked while it is above 0. */
+  mlockCount = 0;
   constructor(public data: Uint8Array | null) {}
 
   /** pages_identical(page, ZERO_PAGE(0)): all bytes known and zero. */
@@ -38,16 +40,31 @@ export class Pte {
     public readonly anon: boolean,
   ) {}
   /**
-   * The folio is mlocked (mapped in a VM_LOCKED VMA or locked by mlock): reclaim leaves it
-   * alone until munlock, even if the VMA later loses VM_LOCKED without munlocking
-   * (mremap DONTUNMAP's source).
+   * The page is mlocked: reclaim leaves it alone. Kept on the page (folio->mlock_count), as
+   * the kernel does, not on the VMA: mlocking a VMA counts up every page it maps, munlocking
+   * it or unmapping a page from a VM_LOCKED VMA counts down, and the page stays mlocked until
+   * the count is 0. So a VMA that lost VM_LOCKED without munlocking (mremap DONTUNMAP's
+   * source) and is mlocked and munlocked again leaves its pages mlocked (observed).
    */
-  locked = false;
+  get locked(): boolean {
+    return (this.frame.mlockCount ?? 0) > 0;
+  }
   /** MADV_FREE'd and not written since: reclaim may simply drop it (no swap needed). */
   lazyfree = false;
 }
 
 type Block = Array<Pte | undefined> & { used: number };
+
+/** mlock_folio(), mlock_new_folio(), mlock_vma_folio(): one more mlock of the page. */
+export function mlockPage(pte: Pte): void {
+  pte.frame.mlockCount = (pte.frame.mlockCount ?? 0) + 1;
+}
+
+/** munlock_folio(): one mlock less; the page is no longer mlocked at 0. */
+export function munlockPage(pte: Pte): void {
+  const n = pte.frame.mlockCount ?? 0;
+  if (n > 0) pte.frame.mlockCount = n - 1;
+}
 
 /** A PTE goes away: a private frame loses a reference, a page-cache page a mapping. */
 function dropMapping(pte: Pte): void {
@@ -246,8 +263,11 @@ export class PageTable {
     }
   }
 
-  /** zap_page_range: drop the PTEs of [start, end). */
-  zap(start: number, end: number): void {
+  /**
+   * zap_page_range: drop the PTEs of [start, end). `fromLockedVma`: they belong to a
+   * VM_LOCKED VMA, so each page is munlocked as it is unmapped (folio_remove_rmap_ptes()).
+   */
+  zap(start: number, end: number, fromLockedVma = false): void {
     if (this.hugeZero.size !== 0) this.zapHugeZero(start, end);
     if (this.present === 0) return;
     for (let key = Math.floor(start / SLOTS); key * SLOTS < end; key++) {
@@ -258,6 +278,7 @@ export class PageTable {
       for (let i = lo; i < hi; i++) {
         const pte = b[i];
         if (pte === undefined) continue;
+        if (fromLockedVma) munlockPage(pte);
         dropMapping(pte);
         b[i] = undefined;
         b.used--;
@@ -330,11 +351,9 @@ export class PageTable {
     if (b.used === 0) this.blocks.delete(key);
   }
 
-  /** mlock_vma_pages_range(): mark (or clear) the mlocked state of the present pages. */
-  setLocked(start: number, end: number, locked: boolean): void {
-    this.forRange(start, end, (_p, pte) => {
-      pte.locked = locked;
-    });
+  /** mlock_vma_pages_range(): a VMA became VM_LOCKED (`lock`) or stopped being: each present page is mlocked or munlocked once. */
+  mlockRange(start: number, end: number, lock: boolean): void {
+    this.forRange(start, end, (_p, pte) => (lock ? mlockPage(pte) : munlockPage(pte)));
   }
 
   /** Count present pages and private (anonymous) pages in [start, end). */

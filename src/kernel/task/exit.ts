@@ -4,11 +4,12 @@
 // no longer copies.
 
 import type { Mm } from "../mm/mm.js";
+import { VM_LOCKED } from "../uapi/vmflags.js";
 
 /** exit_mmap(): drop every page of an mm nobody uses any more. */
 export function exitMmap(mm: Mm): void {
   mm.tree.forEach((v) => {
-    mm.pt.zap(v.start, v.end);
+    mm.pt.zap(v.start, v.end, (v.flags & VM_LOCKED) !== 0);
   });
   mm.pt.guards.clear();
 }
