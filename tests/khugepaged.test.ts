@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compareRuns, khugepagedCollapseExplains, khugepagedCollapses } from "../src/oracle/conform.js";
-import { parseSmapsLine, runPrograms, type SmapsLine } from "../src/oracle/executor.js";
+import { type ExecResult, type Program, parseSmapsLine, runPrograms, type SmapsLine } from "../src/oracle/executor.js";
 import { materialize } from "../src/oracle/generator.js";
-import { collectFileFacts, readHostEnv, runOnModel } from "../src/oracle/model-runner.js";
+import { collectFileFacts, type ModelRun, readHostEnv, runOnModel } from "../src/oracle/model-runner.js";
 
 // Observed on this machine (a C program doing what seed 17's program did to that region:
 // a 4 MiB private anonymous map at 0x7ffff7fff000, MADV_HUGEPAGE, three pages written, one
@@ -29,6 +29,20 @@ const model: SmapsLine = {
   hugeBlockPages: [2],
 };
 
+/** Run `ops` on the live kernel and on the model. */
+async function onBoth(ops: string[]): Promise<{ program: Program; kernel: ExecResult; model: ModelRun }> {
+  const dir = mkdtempSync(join(tmpdir(), "aspace-khp-"));
+  try {
+    const program = { name: "khugepaged", ops: materialize(ops, dir) };
+    const [kernel] = await runPrograms([program]);
+    if (kernel === undefined) throw new Error("no executor result");
+    const model = runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv());
+    return { program, kernel, model };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("the executor's smaps digest", () => {
   it("carries AnonHugePages; a digest without it (older executors) still parses", () => {
     expect(collapsedOnKernel).toMatchObject({ rssKb: 2052, anonKb: 2052, anonHugeKb: 2048, flags: model.flags });
@@ -37,19 +51,13 @@ describe("the executor's smaps digest", () => {
   });
 
   it("the live kernel's AnonHugePages of a huge page written in a MADV_HUGEPAGE block is 2048 kB", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "aspace-khp-"));
-    try {
-      const ops = ["mmap 0x200170000 0x400000 3 50 -1 0", "madvise 0x200170000 0x400000 14", "touch 0x200230000 1"];
-      const program = { name: "thp", ops: materialize(ops, dir) };
-      const [kernel] = await runPrograms([program]);
-      if (kernel === undefined) throw new Error("no executor result");
-      const k = kernel.finalSmaps?.find((l) => l.start === 0x200170000n);
-      expect(k).toMatchObject({ rssKb: 2048, anonKb: 2048, anonHugeKb: 2048 });
-      const m = runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv());
-      expect("results" in m && m.finalSmaps.find((l) => l.start === 0x200170000n)?.hugeBlockPages).toEqual([512]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { kernel, model } = await onBoth([
+      "mmap 0x200170000 0x400000 3 50 -1 0",
+      "madvise 0x200170000 0x400000 14",
+      "touch 0x200230000 1",
+    ]);
+    expect(kernel.finalSmaps?.find((l) => l.start === 0x200170000n)).toMatchObject({ rssKb: 2048, anonKb: 2048, anonHugeKb: 2048 });
+    expect(model.finalSmaps.find((l) => l.start === 0x200170000n)?.hugeBlockPages).toEqual([512]);
   });
 });
 
@@ -91,16 +99,11 @@ describe("conform accepts exactly a khugepaged collapse", () => {
   });
 
   it("a program like seed 17's agrees with the live kernel whether or not khugepaged ran in time", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "aspace-khp-"));
-    try {
-      const ops = ["mmap 0x2001ff000 0x400000 3 50 -1 0", "madvise 0x2001ff000 0x400000 14", "touch 0x2001ff000 0x3000"];
-      const program = { name: "khugepaged", ops: materialize(ops, dir) };
-      const [kernel] = await runPrograms([program]);
-      if (kernel === undefined) throw new Error("no executor result");
-      const m = runOnModel(program, kernel, collectFileFacts(program.ops, { createdUnder: dir }), readHostEnv());
-      expect(compareRuns(program, kernel, m)).toBeNull();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { program, kernel, model } = await onBoth([
+      "mmap 0x2001ff000 0x400000 3 50 -1 0",
+      "madvise 0x2001ff000 0x400000 14",
+      "touch 0x2001ff000 0x3000",
+    ]);
+    expect(compareRuns(program, kernel, model)).toBeNull();
   });
 });
