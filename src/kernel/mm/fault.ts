@@ -224,7 +224,9 @@ function finishFileFault(mm: Mm, vma: Vma, page: number, f: CacheFrame, write: b
     }
   }
   if (write) f.dirty = true;
-  mm.pt.set(page, new Pte(f, false));
+  const pte = new Pte(f, false);
+  mm.pt.set(page, pte);
+  if ((vma.flags & VM_LOCKED) !== 0) mlockPage(pte);
 }
 
 /**
@@ -266,15 +268,17 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean, mayRet
 }
 
 /**
- * A fault in a VM_LOCKED VMA that mapped a new page mlocks it (mlock_new_folio(),
- * mlock_vma_folio()); the page it replaced (a copy-on-write source) is munlocked. A huge
- * page is mlocked as one folio: every page of it.
+ * A fault in a VM_LOCKED VMA that mapped a new private page mlocks it (mlock_new_folio());
+ * the page it replaced (a copy-on-write source) is munlocked. A huge page is mlocked as one
+ * folio: every page of it. (Page-cache pages are mlocked where they are mapped, as
+ * __folio_add_file_rmap() does: mapCachePage(), finishFileFault().)
  */
 function mlockNewlyMapped(mm: Mm, page: number, before: Pte["frame"] | undefined): void {
   const pte = mm.pt.get(page);
   if (pte === undefined || pte.frame === before) return;
   if (before !== undefined) before.mlockCount = Math.max(0, (before.mlockCount ?? 0) - 1);
-  const folio = pte.anon ? (pte.frame as AnonFrame).folio : null;
+  if (!pte.anon) return;
+  const folio = (pte.frame as AnonFrame).folio;
   if (folio === null) {
     mlockPage(pte);
     return;
