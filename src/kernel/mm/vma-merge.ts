@@ -154,19 +154,10 @@ export function mergeNewRange(mm: Mm, p: MergeProposal, justExpand = false): Vma
   return merged;
 }
 
-/** __split_vma(): split `vma` at page `at` without the map_count check. Returns [below, above]. */
-export function splitVmaUnchecked(mm: Mm, vma: Vma, at: number): [Vma, Vma] | number {
-  if (vma.special?.mayNotSplit) return -EINVAL;
-  const lo = vma.slice(vma.start, at);
-  const hi = vma.slice(at, vma.end);
-  mm.pt.splitHugeZeroAt(at); // vma_adjust_trans_huge()
-  mm.tree.split(vma, lo, hi);
-  return [lo, hi];
-}
-
 /**
- * __split_vma() for callers that go on with one piece: the part above `at` (keepAbove) or
- * below it. Same as splitVmaUnchecked() without building the pair (splits are hot).
+ * __split_vma() (without the map_count check, which its callers make): split `vma` at page
+ * `at` and return the piece the caller goes on with, the part above `at` (keepAbove) or
+ * below it.
  */
 export function splitVmaPiece(mm: Mm, vma: Vma, at: number, keepAbove: boolean): Vma | number {
   if (vma.special?.mayNotSplit) return -EINVAL;
@@ -175,12 +166,6 @@ export function splitVmaPiece(mm: Mm, vma: Vma, at: number, keepAbove: boolean):
   mm.pt.splitHugeZeroAt(at); // vma_adjust_trans_huge()
   mm.tree.split(vma, lo, hi);
   return keepAbove ? hi : lo;
-}
-
-/** split_vma(): refused with ENOMEM once map_count reaches max_map_count. */
-export function splitVma(mm: Mm, vma: Vma, at: number): [Vma, Vma] | number {
-  if (mm.mapCount >= mm.cfg.maxMapCount) return -ENOMEM;
-  return splitVmaUnchecked(mm, vma, at);
 }
 
 /**
