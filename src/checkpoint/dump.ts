@@ -225,13 +225,13 @@ function dumpTreeWith(
   };
 }
 
-/** One thread group's images: core, ids, mm with its VMAs, pagemap and pages. */
-
 /** mm->saved_auxv for the mm image; a process whose auxv the model does not know cannot be dumped faithfully. */
 function knownSavedAuxv(mm: { savedAuxv: bigint[] | null }): bigint[] {
   if (mm.savedAuxv === null) throw new Unsupported("dump of a process whose saved auxv the model does not know (adopted layout)");
   return mm.savedAuxv.slice();
 }
+
+/** One thread group's images: core, ids, mm with its VMAs, pagemap and pages. */
 function dumpTask(
   kernel: Kernel,
   pid: number,

@@ -126,14 +126,9 @@ function installMemfd(p: Process, name: string, flags: number): number {
 // ---------------------------------------------------------------------------------------------
 // Seals.
 
-/** Every address space of the kernel `p` lives in (the model's answer to "all mappings of a file"). */
-export function liveMms(p: Process): readonly Mm[] {
-  return p.liveMms();
-}
-
 /** mapping_writably_mapped(): some VMA maps the file shared and may write it (VM_SHARED|VM_MAYWRITE). */
 function mappingWritablyMapped(p: Process, inode: Inode): boolean {
-  for (const mm of liveMms(p)) {
+  for (const mm of p.liveMms()) {
     let found = false;
     mm.tree.forEach((v) => {
       if (v.file?.inode === inode && (v.flags & (VM_SHARED | VM_MAYWRITE)) === (VM_SHARED | VM_MAYWRITE)) found = true;
@@ -205,7 +200,7 @@ function truncatePagecache(p: Process, inode: Inode, size: number): void {
   const partial = size % 4096;
   const last = inode.cache.get(Math.floor(size / 4096));
   if (partial !== 0 && last?.data) last.data.fill(0, partial);
-  for (const mm of liveMms(p)) {
+  for (const mm of p.liveMms()) {
     mm.tree.forEach((v) => {
       if (v.file?.inode !== inode) return;
       const from = Math.max(v.start, v.start + (keep - v.pgoff));

@@ -13,7 +13,6 @@
 
 import { FdTable } from "../fs/fdtable.js";
 import { type Inode, makeInode, openFile } from "../fs/file.js";
-import { liveMms } from "../fs/memfd.js";
 import { CAP_SYS_ADMIN, capableIn, userNsOf } from "../mm/creds.js";
 import type { Mm } from "../mm/mm.js";
 import { sysMmap } from "../mm/mmap.js";
@@ -96,7 +95,7 @@ export function ipcNamespaceOf(p: Process): IpcNamespace {
 /** VMAs of the segment's file anywhere (shm_nattch). */
 function nattch(p: Process, seg: ShmSegment): number {
   let n = 0;
-  for (const mm of liveMms(p)) {
+  for (const mm of p.liveMms()) {
     mm.tree.forEach((v) => {
       if (v.file?.inode === seg.inode) n++;
     });

@@ -77,7 +77,7 @@ export class Process {
     return this.mm;
   }
 
-  /** The mm of every live task (this one's included), each once. */
+  /** The mm of every live task (this one's included), each once: the model's answer to "all mappings of a file". */
   readonly liveMms = (): readonly Mm[] => {
     const table = this.tasks as { live?: () => Process[] };
     const procs = typeof table.live === "function" ? table.live() : [this];
