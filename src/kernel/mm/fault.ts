@@ -19,7 +19,7 @@ import {
   VM_WRITE,
 } from "../uapi/vmflags.js";
 import type { Mm } from "./mm.js";
-import { AnonFrame, LargeFolio, mlockPage, PAGE_BYTES, Pte } from "./pages.js";
+import { AnonFrame, LargeFolio, mlockPage, munlockPage, PAGE_BYTES, Pte } from "./pages.js";
 import { AnonVma, type Vma } from "./vma.js";
 
 /** What a user access ran into. */
@@ -158,12 +158,19 @@ function folioPlacement(vma: Vma, folio: Folio): number | null {
   return first;
 }
 
-/** Map page-cache page `frame` at `page` unless a PTE or a guard marker is there (mlocked in a VM_LOCKED VMA). */
+/**
+ * Map page-cache page `frame` at `page`; in a VM_LOCKED VMA that mlocks it, as
+ * __folio_add_file_rmap() does (the one place page-cache pages are mlocked on mapping).
+ */
+function installCachePage(mm: Mm, vma: Vma, page: number, frame: CacheFrame): void {
+  mm.pt.set(page, new Pte(frame, false));
+  if ((vma.flags & VM_LOCKED) !== 0) mlockPage(frame);
+}
+
+/** Map page-cache page `frame` at `page` unless a PTE or a guard marker is there. */
 function mapCachePage(mm: Mm, vma: Vma, page: number, frame: CacheFrame): void {
   if (mm.pt.get(page) !== undefined || mm.pt.guards.has(page)) return;
-  const pte = new Pte(frame, false);
-  mm.pt.set(page, pte);
-  if ((vma.flags & VM_LOCKED) !== 0) mlockPage(pte);
+  installCachePage(mm, vma, page, frame);
 }
 
 /** Map every page of `folio` (at `first`) that has no PTE and no guard marker. */
@@ -224,9 +231,7 @@ function finishFileFault(mm: Mm, vma: Vma, page: number, f: CacheFrame, write: b
     }
   }
   if (write) f.dirty = true;
-  const pte = new Pte(f, false);
-  mm.pt.set(page, pte);
-  if ((vma.flags & VM_LOCKED) !== 0) mlockPage(pte);
+  installCachePage(mm, vma, page, f);
 }
 
 /**
@@ -270,22 +275,22 @@ export function faultPage(mm: Mm, vma: Vma, page: number, write: boolean, mayRet
 /**
  * A fault in a VM_LOCKED VMA that mapped a new private page mlocks it (mlock_new_folio());
  * the page it replaced (a copy-on-write source) is munlocked. A huge page is mlocked as one
- * folio: every page of it. (Page-cache pages are mlocked where they are mapped, as
- * __folio_add_file_rmap() does: mapCachePage(), finishFileFault().)
+ * folio: every page of it. (Page-cache pages are mlocked where they are mapped:
+ * installCachePage().)
  */
 function mlockNewlyMapped(mm: Mm, page: number, before: Pte["frame"] | undefined): void {
   const pte = mm.pt.get(page);
   if (pte === undefined || pte.frame === before) return;
-  if (before !== undefined) before.mlockCount = Math.max(0, (before.mlockCount ?? 0) - 1);
+  if (before !== undefined) munlockPage(before);
   if (!pte.anon) return;
   const folio = (pte.frame as AnonFrame).folio;
   if (folio === null) {
-    mlockPage(pte);
+    mlockPage(pte.frame);
     return;
   }
   const h = Math.floor(page / 512) * 512;
   mm.pt.forRange(h, h + 512, (_p, q) => {
-    if (q.anon && (q.frame as AnonFrame).folio === folio) mlockPage(q);
+    if (q.anon && (q.frame as AnonFrame).folio === folio) mlockPage(q.frame);
   });
 }
 
@@ -408,12 +413,15 @@ function hugeZeroWriteFault(mm: Mm, page: number): boolean {
   return true;
 }
 
-/** map_anon_folio_pmd(): all 512 pages of `page`'s block become resident, one new folio. */
-function mapHugePage(mm: Mm, page: number): void {
+/**
+ * map_anon_folio_pmd(): all 512 pages of `page`'s block become resident, one new folio;
+ * `frameAt` gives each page its frame (by default a page of zeroes).
+ */
+export function mapHugePage(mm: Mm, page: number, frameAt: (p: number) => AnonFrame = () => new AnonFrame(null)): void {
   const h = Math.floor(page / 512) * 512;
   const folio = new LargeFolio();
   for (let p = h; p < h + 512; p++) {
-    const frame = new AnonFrame(null);
+    const frame = frameAt(p);
     frame.folio = folio;
     mm.pt.set(p, new Pte(frame, true));
   }

@@ -7,11 +7,11 @@ import * as M from "../uapi/mman.js";
 import { add, offsetInPage, pageAlign, pageOf, toInt32, type U64 } from "../uapi/u64.js";
 import * as F from "../uapi/vmflags.js";
 import { Unsupported } from "../unsupported.js";
-import { accessAllowed, anonVmaPrepare, faultPage } from "./fault.js";
+import { accessAllowed, anonVmaPrepare, faultPage, mapHugePage } from "./fault.js";
 import { largeFoliosIn, splitFoliosCoveredInPart, splitFoliosReached } from "./folio-split.js";
 import type { Mm } from "./mm.js";
 import { sealBlocksChange, sealCheckUpFront } from "./mseal.js";
-import { AnonFrame, LargeFolio, Pte } from "./pages.js";
+import { AnonFrame } from "./pages.js";
 import type { Vma } from "./vma.js";
 import { vmaModifyFlags } from "./vma-merge.js";
 
@@ -315,16 +315,14 @@ function collapseBlock(mm: Mm, h: number): void {
   const first = mm.pt.get(h);
   const already = first?.anon ? (first.frame as AnonFrame).folio : null;
   if (already !== null && largeFoliosIn(mm, h, h + PMD_PAGES).get(already) === PMD_PAGES) return;
-  const folio = new LargeFolio();
-  for (let p = h; p < h + PMD_PAGES; p++) {
+  mapHugePage(mm, h, (p) => {
     const old = mm.pt.get(p);
     const from = old?.frame as AnonFrame | undefined;
     const frame = new AnonFrame(from?.data ? from.data.slice() : null);
     frame.unknown = from?.unknown ?? false;
-    frame.folio = folio;
     if (old?.locked) frame.mlockCount = 1;
-    mm.pt.set(p, new Pte(frame, true));
-  }
+    return frame;
+  });
 }
 
 /** unmap_mapping_range(even_cows = 0) in one mm: page-cache pages of file pages [first, last) are unmapped; private copies stay. */

@@ -56,14 +56,14 @@ export class Pte {
 type Block = Array<Pte | undefined> & { used: number };
 
 /** mlock_folio(), mlock_new_folio(), mlock_vma_folio(): one more mlock of the page. */
-export function mlockPage(pte: Pte): void {
-  pte.frame.mlockCount = (pte.frame.mlockCount ?? 0) + 1;
+export function mlockPage(frame: Pte["frame"]): void {
+  frame.mlockCount = (frame.mlockCount ?? 0) + 1;
 }
 
 /** munlock_folio(): one mlock less; the page is no longer mlocked at 0. */
-export function munlockPage(pte: Pte): void {
-  const n = pte.frame.mlockCount ?? 0;
-  if (n > 0) pte.frame.mlockCount = n - 1;
+export function munlockPage(frame: Pte["frame"]): void {
+  const n = frame.mlockCount ?? 0;
+  if (n > 0) frame.mlockCount = n - 1;
 }
 
 /** A PTE goes away: a private frame loses a reference, a page-cache page a mapping. */
@@ -278,7 +278,7 @@ export class PageTable {
       for (let i = lo; i < hi; i++) {
         const pte = b[i];
         if (pte === undefined) continue;
-        if (fromLockedVma) munlockPage(pte);
+        if (fromLockedVma) munlockPage(pte.frame);
         dropMapping(pte);
         b[i] = undefined;
         b.used--;
@@ -353,7 +353,7 @@ export class PageTable {
 
   /** mlock_vma_pages_range(): a VMA became VM_LOCKED (`lock`) or stopped being: each present page is mlocked or munlocked once. */
   mlockRange(start: number, end: number, lock: boolean): void {
-    this.forRange(start, end, (_p, pte) => (lock ? mlockPage(pte) : munlockPage(pte)));
+    this.forRange(start, end, (_p, pte) => (lock ? mlockPage(pte.frame) : munlockPage(pte.frame)));
   }
 
   /** Count present pages and private (anonymous) pages in [start, end). */
